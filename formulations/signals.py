@@ -1,0 +1,1 @@
+"""Dashboard sections and search providers of this app (registered at start-up)."""

@@ -1,0 +1,120 @@
+"""The audit trail: django-simple-history with the actor and the reason taken from context.
+
+Every model of every app declares ``history = AuditedHistory()`` (or inherits it from ``lims.models.Audited``).
+Changes made during a web request are attributed to the request's user by simple-history's middleware (a DRF token
+user included: DRF sets the user on the underlying request). Changes made by services outside a request (Celery
+tasks, management commands) are attributed with ``acting_as(user, reason=..., via=...)``. History rows are
+append-only: the historical model refuses updates and deletes (``ImmutableHistory``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    user: Any
+    reason: str = ""
+    via: str = ""
+
+
+_current: ContextVar[AuditContext | None] = ContextVar("lims_audit_context", default=None)
+
+
+@contextmanager
+def acting_as(user: Any, *, reason: str = "", via: str = "service") -> Iterator[AuditContext]:
+    """Attribute every change made inside the block to ``user`` with an optional ``reason``."""
+    ctx = AuditContext(user=user, reason=reason, via=via)
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+
+
+def current_context() -> AuditContext | None:
+    return _current.get()
+
+
+class HistoryImmutableError(RuntimeError):
+    pass
+
+
+class ImmutableHistory(models.Model):
+    """Base of every historical model: a history row is written once and never changed by the application."""
+
+    history_via = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise HistoryImmutableError("history rows cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise HistoryImmutableError("history rows cannot be deleted")
+
+
+class AuditedHistory(HistoricalRecords):
+    """HistoricalRecords that knows the actor and reason from ``acting_as`` and how the change arrived."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("bases", [ImmutableHistory])
+        super().__init__(**kwargs)
+
+    def get_history_user(self, instance: Any) -> Any:
+        explicit = getattr(instance, "_history_user", None)
+        if explicit is not None:
+            return explicit
+        ctx = _current.get()
+        if ctx is not None and ctx.user is not None:
+            return ctx.user
+        return super().get_history_user(instance)
+
+    def get_change_reason_for_object(self, instance: Any, history_type: Any, using: Any) -> Any:
+        reason = super().get_change_reason_for_object(instance, history_type, using)
+        if reason:
+            return reason
+        ctx = _current.get()
+        return ctx.reason if ctx is not None else None
+
+    def create_historical_record(self, instance: Any, history_type: Any, using: Any = None) -> Any:
+        instance._history_via = _via_for_current_change()
+        return super().create_historical_record(instance, history_type, using=using)
+
+
+def _via_for_current_change() -> str:
+    ctx = _current.get()
+    if ctx is not None:
+        return ctx.via
+    request = getattr(HistoricalRecords.context, "request", None)
+    if request is None:
+        return "system"
+    if request.path.startswith("/admin/"):
+        return "admin"
+    if request.path.startswith("/api/"):
+        auth = getattr(request, "lims_token", None)
+        return f"api-token:{auth.key_prefix}" if auth is not None else "api-session"
+    return "web"
+
+
+def _set_via(sender: Any, **kwargs: Any) -> None:
+    history_instance = kwargs["history_instance"]
+    instance = kwargs["instance"]
+    history_instance.history_via = getattr(instance, "_history_via", "") or ""
+
+
+def connect_signals() -> None:
+    from simple_history.signals import pre_create_historical_record
+
+    pre_create_historical_record.connect(_set_via, dispatch_uid="lims-audit-via")

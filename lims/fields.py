@@ -1,0 +1,168 @@
+"""Django and DRF wrappers of lims.units: a model field, a form field and a serializer field for quantities.
+
+A ``QuantityField`` is a FloatField that declares its dimension and its one canonical unit; the column holds the
+magnitude in that unit (documented in the field's help text and the OpenAPI schema). Forms and the API accept
+text with any compatible unit and convert at the boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from lims.units import DIMENSIONS, UnitError, parse_quantity
+
+
+class QuantityField(models.FloatField):
+    """A float column holding a physical quantity in one canonical unit (e.g. ``unit="g"``, ``dimension="mass"``)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        unit: str = "",
+        dimension: str = "",
+        allow_negative: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if dimension and dimension not in DIMENSIONS:
+            raise ValueError(f"unknown dimension {dimension!r}")
+        self.unit = unit
+        self.dimension = dimension
+        self.allow_negative = allow_negative
+        if unit and "help_text" not in kwargs:
+            kwargs["help_text"] = f"{DIMENSIONS[dimension][1]}, stored in {unit}"
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["unit"] = self.unit
+        kwargs["dimension"] = self.dimension
+        if self.allow_negative:
+            kwargs["allow_negative"] = True
+        return name, path, args, kwargs
+
+    def to_python(self, value: Any) -> Any:
+        if value is None or isinstance(value, float | int) and not isinstance(value, bool):
+            return None if value is None else float(value)
+        try:
+            return parse_quantity(
+                value, dimension=self.dimension, unit=self.unit, allow_negative=self.allow_negative
+            ).magnitude
+        except UnitError as exc:
+            raise ValidationError(str(exc), code="unit") from None
+
+    def formfield(self, **kwargs: Any) -> Any:
+        defaults: dict[str, Any] = {
+            "form_class": QuantityFormField,
+            "unit": self.unit,
+            "dimension": self.dimension,
+            "allow_negative": self.allow_negative,
+        }
+        defaults.update(kwargs)
+        return models.Field.formfield(self, **defaults)  # type: ignore[arg-type]
+
+
+class QuantityInput(forms.TextInput):
+    """A text input that shows its canonical unit and is picked up by the unit preview script."""
+
+    def __init__(self, unit: str, dimension: str, attrs: dict[str, Any] | None = None) -> None:
+        base = {"data-unit": unit, "data-dimension": dimension, "autocomplete": "off", "class": "quantity"}
+        base.update(attrs or {})
+        super().__init__(base)
+
+
+class QuantityFormField(forms.Field):
+    """Accepts "3.74 g" or a bare number (read in the canonical unit); cleans to the canonical magnitude."""
+
+    def __init__(
+        self,
+        *,
+        unit: str,
+        dimension: str,
+        allow_negative: bool = False,
+        allow_zero: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("max_length", None)
+        self.unit = unit
+        self.dimension = dimension
+        self.allow_negative = allow_negative
+        self.allow_zero = allow_zero
+        kwargs.setdefault("widget", QuantityInput(unit, dimension))
+        kwargs.setdefault("help_text", f"{DIMENSIONS[dimension][1]}, e.g. '1.5 {unit}'")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            return f"{value:g} {self.unit}"
+        return value
+
+    def to_python(self, value: Any) -> float | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_quantity(
+                value,
+                dimension=self.dimension,
+                unit=self.unit,
+                allow_negative=self.allow_negative,
+                allow_zero=self.allow_zero,
+            ).magnitude
+        except UnitError as exc:
+            raise ValidationError(str(exc), code="unit") from None
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "example": "3.74 g"},
+            {"type": "number"},
+            {
+                "type": "object",
+                "properties": {"magnitude": {"type": "number"}, "unit": {"type": "string"}},
+                "required": ["magnitude", "unit"],
+            },
+        ]
+    },
+    component_name="QuantityInput",
+)
+class QuantitySerializerField(serializers.Field):
+    """Reads "3.74 g", a number in the canonical unit, or {"magnitude", "unit"}; writes {"magnitude", "unit"}."""
+
+    def __init__(
+        self,
+        *,
+        unit: str,
+        dimension: str,
+        allow_negative: bool = False,
+        allow_zero: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.unit = unit
+        self.dimension = dimension
+        self.allow_negative = allow_negative
+        self.allow_zero = allow_zero
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> float:
+        try:
+            return parse_quantity(
+                data,
+                dimension=self.dimension,
+                unit=self.unit,
+                allow_negative=self.allow_negative,
+                allow_zero=self.allow_zero,
+            ).magnitude
+        except UnitError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return {"magnitude": float(value), "unit": self.unit}
+

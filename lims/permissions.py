@@ -1,0 +1,96 @@
+"""Who may see and change what: team membership with roles, staff sees all, instrument tokens upload only.
+
+Rules (one place, used by the API, the pages and the selectors):
+- a user sees the records of the teams they belong to (any role); staff see everything;
+- creating and changing team records needs the researcher role in that team; managing (overrides, deletes,
+  using an expired lot) needs the manager role;
+- shared inventory (chemicals, suppliers, locations, lots) is readable by every authenticated person and
+  writable by researchers of any team;
+- an instrument token (scope "instrument") is refused everywhere except the views that declare
+  ``allow_instrument_token = True`` (creating uploads, reading their status).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import permissions
+
+from lims.models import ROLE_RANK, Membership, Role, Team, TokenScope
+
+
+def _roles(user: Any) -> dict[int, str]:
+    """team id -> role for a user, read once per request (cached on the user object)."""
+    if user is None or not user.is_authenticated:
+        return {}
+    cache: dict[int, str] | None = getattr(user, "_lims_roles", None)
+    if cache is None:
+        cache = dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
+        user._lims_roles = cache
+    return cache
+
+
+def role_in_team(user: Any, team_id: int | None) -> str | None:
+    return None if team_id is None else _roles(user).get(team_id)
+
+
+def has_role(user: Any, team_id: int | None, minimum: str) -> bool:
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    role = role_in_team(user, team_id)
+    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
+
+
+def team_ids_for(user: Any, minimum: str = Role.VIEWER) -> list[int]:
+    return [tid for tid, role in _roles(user).items() if ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]]
+
+
+def teams_for(user: Any, minimum: str = Role.VIEWER) -> QuerySet[Team]:
+    if user is not None and user.is_authenticated and user.is_staff:
+        return Team.objects.all()
+    return Team.objects.filter(id__in=team_ids_for(user, minimum))
+
+
+def scope_to_teams(qs: QuerySet[Any], user: Any, team_field: str = "team") -> QuerySet[Any]:
+    """The records of ``qs`` the user may see."""
+    if user is not None and user.is_authenticated and user.is_staff:
+        return qs
+    return qs.filter(**{f"{team_field}__in": team_ids_for(user)})
+
+
+def is_instrument_token(request: Any) -> bool:
+    auth = getattr(request, "auth", None)
+    return getattr(auth, "scope", None) == TokenScope.INSTRUMENT
+
+
+class LimsPermission(permissions.BasePermission):
+    """Authenticated; instrument tokens only where a view allows them; writes need the researcher role somewhere."""
+
+    message = "You do not have permission for this action."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if is_instrument_token(request) and not getattr(view, "allow_instrument_token", False):
+            self.message = "An instrument token may only create uploads and read their status."
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if user.is_staff:
+            return True
+        return bool(team_ids_for(user, Role.RESEARCHER)) or is_instrument_token(request)
+
+    def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+        team_id = _team_id_of(obj)
+        if team_id is None:  # shared inventory
+            return True
+        if request.method in permissions.SAFE_METHODS:
+            return has_role(request.user, team_id, Role.VIEWER)
+        minimum = Role.MANAGER if request.method == "DELETE" else Role.RESEARCHER
+        return has_role(request.user, team_id, minimum)
+
+
+def _team_id_of(obj: Any) -> int | None:
+    return getattr(obj, "team_id", None)

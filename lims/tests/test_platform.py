@@ -1,0 +1,107 @@
+"""Settings, deployment files, authentication and the health check."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_production_profile_passes_check_deploy_without_any_warning(tmp_path):
+    env = {
+        **os.environ,
+        "LIMS_PROFILE": "production",
+        "SECRET_KEY": "x" * 20 + "-production-secret-for-the-deploy-check-0123456789",
+        "ALLOWED_HOSTS": "lims.example.org",
+        "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_profile_refuses_to_start_without_a_real_secret_key(tmp_path):
+    env = {**os.environ, "LIMS_PROFILE": "production", "SECRET_KEY": "short", "ALLOWED_HOSTS": "x"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_compose_file_declares_every_service_with_health_checks_and_volumes():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    for name in ("postgres", "redis", "web", "worker"):
+        assert "healthcheck" in services[name], name
+    assert "migrate" in " ".join(map(str, services["web"]["command"]))
+    assert {"pgdata", "media"} <= set(compose["volumes"])
+    assert services["web"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert (ROOT / ".env.example").exists()
+
+
+@pytest.mark.django_db
+def test_tokens_are_stored_hashed_and_revoked_tokens_are_refused(researcher, token_client):
+    client = token_client(researcher)
+    token = client.lims_token
+    assert len(token.key_hash) == 64 and not token.key_hash.startswith("lims_")
+    assert client.get("/api/v1/me/").status_code == 200
+    client.post(f"/api/v1/tokens/{token.pk}/revoke/")
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "This token was revoked."
+
+
+@pytest.mark.django_db
+def test_the_clear_token_key_is_shown_once(researcher, api):
+    client = api(researcher)
+    created = client.post("/api/v1/tokens/", {"name": "script"}, format="json").json()
+    assert created["key"].startswith("lims_")
+    listed = client.get("/api/v1/tokens/").json()["results"]
+    assert listed[0]["key"] is None
+
+
+@pytest.mark.django_db
+def test_the_api_needs_authentication_and_answers_in_one_error_format(api):
+    response = api().get("/api/v1/me/")
+    assert response.status_code in (401, 403)
+    body = response.json()["error"]
+    assert body["status"] == response.status_code and body["message"]
+
+
+@pytest.mark.django_db
+def test_schema_and_offline_docs_are_served(api, researcher):
+    client = api(researcher)
+    schema = client.get("/api/v1/schema/")
+    assert schema.status_code == 200
+    docs = client.get("/api/v1/docs/")
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.django_db
+def test_health_check_reports_the_database(client):
+    body = client.get("/health/").json()
+    assert body["status"] == "ok" and body["checks"]["database"] == "ok"
+
+
+@pytest.mark.django_db
+def test_pages_need_login_and_carry_a_strict_content_security_policy(client, researcher):
+    assert client.get("/").status_code == 302
+    client.force_login(researcher)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert b"<script>" not in response.content
