@@ -534,6 +534,41 @@ def _stderr_from_jacobian(jm: FloatArray, s2: float) -> FloatArray:
     return err
 
 
+def _arc_tau(leaves: list[_Leaf], p: FloatArray) -> float:
+    """Characteristic time of a p(R, C|CPE) block: R C or (R Q)^(1/alpha); nan otherwise."""
+    r = sum(p[lf.start] for lf in leaves if lf.kind == "R")
+    for lf in leaves:
+        if lf.kind == "C":
+            return float(r * p[lf.start])
+        if lf.kind == "CPE" and p[lf.start + 1] > 0:
+            return float((r * p[lf.start]) ** (1.0 / p[lf.start + 1]))
+    return float("nan")
+
+
+def _sort_equivalent_arcs(circ: Circuit, p: FloatArray) -> FloatArray:
+    """Reorder interchangeable top-level parallel blocks by increasing tau (decreasing f)."""
+    tree = circ._tree
+    if not (isinstance(tree, _Node) and tree.op == "s"):
+        return p
+    blocks = [c for c in tree.children if isinstance(c, _Node) and c.op == "p"]
+    groups: dict[tuple[str, ...], list[_Node]] = {}
+    for b in blocks:
+        groups.setdefault(tuple(lf.kind for lf in _leaves_of(b)), []).append(b)
+    out = p.copy()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        leaves = [_leaves_of(b) for b in members]
+        taus = np.array([_arc_tau(lv, p) for lv in leaves])
+        if not np.all(np.isfinite(taus)):
+            continue
+        order = np.argsort(taus, kind="stable")
+        for slot, src in enumerate(order):
+            for lf_dst, lf_src in zip(leaves[slot], leaves[src], strict=True):
+                out[lf_dst.start : lf_dst.start + lf_dst.n] = p[lf_src.start : lf_src.start + lf_src.n]
+    return out
+
+
 def _default_bounds(circ: Circuit) -> tuple[FloatArray, FloatArray]:
     lo = np.zeros(len(circ.param_names))
     hi = np.full(len(circ.param_names), np.inf)
@@ -555,6 +590,7 @@ def fit_circuit(
     xtol: float = 1e-8,
     gtol: float = 1e-8,
     max_nfev: int = 100_000,
+    sort_arcs: bool | None = None,
 ) -> EISFit:
     """Fit an equivalent circuit to an impedance spectrum by complex non-linear least squares.
 
@@ -574,6 +610,12 @@ def fit_circuit(
     Termination defaults (ftol = 1e-13, xtol = gtol = 1e-8) are those impedance.py passes to
     curve_fit, so a fit from the same initial guess stops at the same point; in flat valleys
     (poorly determined Warburg parameters) tighter tolerances walk further for a tiny cost gain.
+
+    Labelling of arcs: series blocks of identical structure (e.g. the two p(R,CPE) of
+    SYMMETRIC_LI_TWO_ARCS) are interchangeable, so with ``sort_arcs`` (default: True for automatic
+    guesses, False when ``initial_guess`` is given, which keeps the caller's labels as impedance.py
+    does) they are reported in order of decreasing characteristic frequency: arc 1 = highest f,
+    tau = R C or (R Q)^(1/alpha).
 
     Standard errors: cov = (J^T J)^-1 s^2 with s^2 = chi2 / (2N - P) (as scipy curve_fit).
 
@@ -657,11 +699,13 @@ def fit_circuit(
         if polished.cost <= best.cost:
             best = polished
     p = best.x
-    r = best.fun
+    if sort_arcs if sort_arcs is not None else initial_guess is None:
+        p = _sort_equivalent_arcs(circ, p)
+    r = resid(p)
     dof = max(2 * f.size - n_par, 1)
     chi2 = float(r @ r)
     s2 = chi2 / dof
-    err = _stderr_from_jacobian(np.asarray(best.jac), s2)
+    err = _stderr_from_jacobian(jac(p), s2)
     zm, _ = circ.evaluate(p, f, False)
     dz = zm - zz
     absz = np.abs(zz)

@@ -84,8 +84,9 @@ def test_high_frequency_intercept_interpolates_the_zero_crossing_of_im_z() -> No
 
 
 SYNTHETIC_CASES = {
-    # blocking electrode, bulk arc resolved: 500 um LLZTO-PMA on 2 cm^2 -> R_b ~ 94 ohm
-    eis.BLOCKING_ARC: {"R0": 20.0, "R1": 74.0, "CPE1_0": 2.0e-9, "CPE1_1": 0.9,
+    # blocking electrode, bulk arc resolved (apex ~100 kHz): 500 um LLZTO-PMA on 2 cm^2,
+    # R_b = R0 + R1 = 94 ohm
+    eis.BLOCKING_ARC: {"R0": 20.0, "R1": 74.0, "CPE1_0": 8.0e-8, "CPE1_1": 0.9,
                        "CPE2_0": 5.0e-6, "CPE2_1": 0.85},
     eis.BLOCKING_SIMPLE: {"R0": 94.0, "CPE1_0": 5.0e-6, "CPE1_1": 0.88},
     eis.SYMMETRIC_LI_ONE_ARC: {"R0": 94.0, "R1": 472.0, "CPE1_0": 2.0e-6, "CPE1_1": 0.85},
@@ -97,19 +98,40 @@ SYNTHETIC_CASES = {
 
 
 @pytest.mark.parametrize("circuit", list(SYNTHETIC_CASES))
-def test_fit_recovers_every_parameter_within_one_percent_from_noisy_synthetic_data(
+def test_fit_recovers_resistances_and_exponents_within_one_percent_at_half_percent_noise(
     circuit: str,
 ) -> None:
-    """0.5 % noise, 1 MHz..10 mHz at 10 points/decade, automatic initial guess (no hand tuning)."""
+    """0.5 % noise, 1 MHz..10 mHz at 10 points/decade, automatic initial guess (no hand tuning).
+
+    R, C, Wo and CPE alpha: within 1 %. CPE Q: at this noise its statistical standard error is
+    2-3.5 % (Q is correlated with alpha through dZ/dalpha = -Z ln(j omega)), so 1 % is not
+    attainable by any estimator; Q is required within 3 standard errors here and within 1 % in
+    the low-noise test below.
+    """
     truth = SYNTHETIC_CASES[circuit]
-    spec = eis_spectrum(circuit, truth, np.logspace(6, -2, 81), noise=0.005, seed=1)
+    for seed in (1, 2, 3, 4):
+        spec = eis_spectrum(circuit, truth, np.logspace(6, -2, 81), noise=0.005, seed=seed)
+        fit = eis.fit_circuit(circuit, spec.freq_Hz, spec.z_ohm)
+        for name, value in truth.items():
+            if name.startswith("CPE") and name.endswith("_0"):
+                assert abs(fit.params[name] - value) < 3 * fit.stderr[name], (seed, name)
+                assert fit.stderr[name] < 0.05 * value
+            else:
+                assert fit.params[name] == pytest.approx(value, rel=0.01), (seed, name)
+        # the noise is 0.5 % of |Z| per component, so the weighted residuals have rms ~ 0.005
+        assert 0.003 < np.sqrt(fit.chi2_reduced) < 0.007
+    assert fit.version == eis.METHOD_VERSION
+    assert fit.n_points == 81
+
+
+@pytest.mark.parametrize("circuit", list(SYNTHETIC_CASES))
+def test_fit_recovers_every_parameter_within_one_percent_at_low_noise(circuit: str) -> None:
+    """0.05 % noise: every parameter, CPE Q included, within 1 %."""
+    truth = SYNTHETIC_CASES[circuit]
+    spec = eis_spectrum(circuit, truth, np.logspace(6, -2, 81), noise=0.0005, seed=5)
     fit = eis.fit_circuit(circuit, spec.freq_Hz, spec.z_ohm)
     for name, value in truth.items():
         assert fit.params[name] == pytest.approx(value, rel=0.01), name
-    assert fit.version == eis.METHOD_VERSION
-    assert fit.n_points == 81
-    # the noise is 0.5 % of |Z| per component, so the weighted residuals have rms ~ 0.005
-    assert 0.003 < np.sqrt(fit.chi2_reduced) < 0.007
 
 
 def test_noise_free_fit_is_exact_and_reports_tiny_standard_errors() -> None:
@@ -187,8 +209,11 @@ def test_lin_kk_passes_on_consistent_data_and_on_the_real_example(echem_data: Pa
     res = eis.lin_kk(spec.freq_Hz, spec.z_ohm)
     assert res.passed and res.max_abs_residual < 0.01
     assert res.version == eis.LINKK_METHOD_VERSION
+    # the example ends in a capacitive diffusion tail: as impedance.py's own lin-KK example,
+    # add a series capacitance to the Voigt model
     f, z = _example_data(echem_data)
-    assert eis.lin_kk(f, z).passed
+    real = eis.lin_kk(f, z, add_capacitance=True)
+    assert real.passed and real.max_abs_residual < 0.005
 
 
 def test_lin_kk_flags_a_spectrum_with_an_injected_drift() -> None:
