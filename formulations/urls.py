@@ -1,5 +1,7 @@
-from django.urls import URLPattern, URLResolver
+"""Pages of formulations: the inventory part and the synthesis part, each in its own module."""
+
+from formulations import urls_inventory, urls_synthesis
 
 app_name = "formulations"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns = [*urls_inventory.urlpatterns, *urls_synthesis.urlpatterns]

@@ -165,4 +165,3 @@ class QuantitySerializerField(serializers.Field):
         if value is None:
             return None
         return {"magnitude": float(value), "unit": self.unit}
-

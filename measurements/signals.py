@@ -1,1 +1,3 @@
-"""Dashboard sections and search providers of this app (registered at start-up)."""
+"""Dashboard sections and search providers of measurements (registered at start-up)."""
+
+from measurements import signals_derived, signals_ingest  # noqa: F401

@@ -1,5 +1,7 @@
-from django.urls import URLPattern, URLResolver
+"""Pages of measurements: the ingest part and the derived part, each in its own module."""
+
+from measurements import urls_derived, urls_ingest
 
 app_name = "measurements"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns = [*urls_ingest.urlpatterns, *urls_derived.urlpatterns]

@@ -1,5 +1,5 @@
-from rest_framework.routers import SimpleRouter
+"""API routes of formulations: the inventory part and the synthesis part, each in its own module."""
 
-router = SimpleRouter()
+from formulations.api import inventory_urls, synthesis_urls
 
-urlpatterns = router.urls
+urlpatterns = [*inventory_urls.urlpatterns, *synthesis_urls.urlpatterns]

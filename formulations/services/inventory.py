@@ -293,4 +293,3 @@ def dispose_lot(*, lot: StockLot | int, actor: Any, reason: str) -> StockTransac
     locked.status = LotStatus.DISPOSED
     locked.save(update_fields=["status", "updated_at"])
     return tx
-

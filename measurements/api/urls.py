@@ -1,5 +1,5 @@
-from rest_framework.routers import SimpleRouter
+"""API routes of measurements: the ingest part and the derived part, each in its own module."""
 
-router = SimpleRouter()
+from measurements.api import derived_urls, ingest_urls
 
-urlpatterns = router.urls
+urlpatterns = [*ingest_urls.urlpatterns, *derived_urls.urlpatterns]

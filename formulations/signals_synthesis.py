@@ -1,0 +1,1 @@
+"""Dashboard sections and search providers of the synthesis part of formulations."""

@@ -1,0 +1,1 @@
+"""Admin registrations of the derived part of measurements."""

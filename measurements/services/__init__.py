@@ -1,0 +1,1 @@
+"""Every write of the measurements app: ingest (uploads -> measurements) and derive (derived properties)."""

@@ -1,0 +1,1 @@
+"""Dashboard sections and search providers of the ingest part of measurements."""
