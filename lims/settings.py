@@ -238,3 +238,15 @@ if PRODUCTION:
 # --- Audit trail ---------------------------------------------------------------------------------------------
 SIMPLE_HISTORY_REVERT_DISABLED = True  # history is read-only in the admin
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+# --- Cache (login throttling, short-lived counters): Redis when configured, else per-process memory ----------
+_CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+LIMS_LOGIN_MAX_FAILURES = int(env("LIMS_LOGIN_MAX_FAILURES", "5"))
+LIMS_LOGIN_LOCKOUT_SECONDS = int(env("LIMS_LOGIN_LOCKOUT_SECONDS", "900"))

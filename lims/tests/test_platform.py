@@ -105,3 +105,24 @@ def test_pages_need_login_and_carry_a_strict_content_security_policy(client, res
     assert response.status_code == 200
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert b"<script>" not in response.content
+
+
+@pytest.mark.django_db
+def test_login_is_throttled_after_repeated_failures(client, researcher, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.LIMS_LOGIN_MAX_FAILURES = 3
+    for _ in range(3):
+        assert client.post("/accounts/login/", {"username": "rita", "password": "wrong"}).status_code == 200
+    locked = client.post("/accounts/login/", {"username": "rita", "password": "pw-rita"})
+    assert locked.status_code == 429
+    assert b"Too many failed log-in attempts" in locked.content
+    cache.clear()
+    assert client.post("/accounts/login/", {"username": "rita", "password": "pw-rita"}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_every_form_page_carries_a_csrf_token(client, researcher):
+    page = client.get("/accounts/login/")
+    assert b"csrfmiddlewaretoken" in page.content
