@@ -112,6 +112,8 @@ def token_client(db):  # type: ignore[no-untyped-def]
 
 # --------------------------------------------------------------------------------------------- service markers
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    if not config.pluginmanager.hasplugin("django"):
+        return  # pure tests run with -p no:django
     from django.conf import settings
 
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -124,6 +126,7 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
-    """Every test writes files under its own temporary MEDIA_ROOT."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_in_tmp(request, tmp_path):  # type: ignore[no-untyped-def]
+    """Every test writes files under its own temporary MEDIA_ROOT (when Django is in play)."""
+    if request.config.pluginmanager.hasplugin("django"):
+        request.getfixturevalue("settings").MEDIA_ROOT = tmp_path / "media"

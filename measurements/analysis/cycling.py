@@ -70,18 +70,25 @@ def half_cycle_index(current_A: ArrayLike, rest_current_A: float | None = None) 
 
 
 def _group_median(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Median of ``values`` per integer group (groups >= 0), vectorised with one lexsort."""
-    order = np.lexsort((values, groups))
-    g_sorted = groups[order]
-    v_sorted = values[order]
+    """Median of ``values`` per integer group (groups >= 0), vectorised with one float sort.
+
+    The values are offset by group x (range + 1) so one np.sort orders by group, then by value;
+    the offset is removed again before picking the middle element(s) of each group.
+    """
     counts = np.bincount(groups, minlength=n_groups)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     out = np.full(n_groups, np.nan)
+    if values.size == 0:
+        return out
+    vmin = float(values.min())
+    span = float(values.max()) - vmin + 1.0
+    keyed = np.sort(groups * span + (values - vmin))
+    g_sorted = np.repeat(np.arange(n_groups), counts)
+    v_sorted = keyed - g_sorted * span + vmin
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     ok = counts > 0
     lo = starts + (counts - 1) // 2
     hi = starts + counts // 2
     out[ok] = 0.5 * (v_sorted[lo[ok]] + v_sorted[hi[ok]])
-    del g_sorted
     return out
 
 
@@ -172,8 +179,8 @@ def analyse_symmetric(
             rows = np.nonzero(g == k_hc)[0]
             below = (av[flowing][rows] < short_V).astype(float)
             suffix_frac = np.cumsum(below[::-1])[::-1] / np.arange(below.size, 0, -1)
-            first = int(np.argmax((suffix_frac >= 0.9) & (below > 0)))
-            hard_short_h = float((t_f[rows[first]] - t0) / 3600.0)
+            k_row = int(np.argmax((suffix_frac >= 0.9) & (below > 0)))
+            hard_short_h = float((t_f[rows[k_row]] - t0) / 3600.0)
     failure = "hard short" if hard_short_h is not None else "none"
 
     # soft shorts on the half-cycle overpotential series (before any hard short)
@@ -376,8 +383,8 @@ def analyse_full_cell(
         charge_mAh_per_g=sc_ch,
         discharge_mAh_per_g=sc_dis,
         coulombic_efficiency=ce,
-        charge_energy_Wh=e_ch,
-        discharge_energy_Wh=e_dis,
+        charge_energy_Wh=np.asarray(e_ch, dtype=float),
+        discharge_energy_Wh=np.asarray(e_dis, dtype=float),
         mean_charge_voltage_V=v_ch,
         mean_discharge_voltage_V=v_dis,
         voltage_gap_V=v_ch - v_dis,

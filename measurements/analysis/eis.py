@@ -38,9 +38,9 @@ Which resistance is "bulk" in the named circuits
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -251,7 +251,7 @@ class Circuit:
         self, p: FloatArray, freq_Hz: FloatArray, want_jac: bool
     ) -> tuple[ComplexArray, ComplexArray | None]:
         omega = 2.0 * np.pi * freq_Hz
-        jw = 1j * omega
+        jw: ComplexArray = (1j * omega).astype(np.complex128)
         jac = np.zeros((omega.shape[0], p.shape[0]), dtype=np.complex128) if want_jac else None
 
         def rec(node: _Node | _Leaf) -> tuple[ComplexArray, list[int]]:
@@ -664,7 +664,7 @@ def fit_circuit(
     else:
         starts = _initial_guesses(circ, f[omega_sort], zz[omega_sort], n_starts)
 
-    def solve(x0: FloatArray, nfev: int, xs: str | float) -> object:
+    def solve(x0: FloatArray, nfev: int, xs: str | float) -> Any:
         return least_squares(
             resid,
             x0,

@@ -221,7 +221,8 @@ def lsv(
 
     "exponential": j = j_b + j_th exp((V - V_on)/b) -- the faradaic current equals the threshold
     exactly at V_on (b = ``tafel_V``); with ``asr_ohm_m2`` > 0 the current is limited by a series
-    area-specific resistance (Lambert-W solution of j = j_th exp((V - j ASR - V_on)/b)); "linear": j = j_b + s max(0, V - V_on), whose tangent
+    area-specific resistance (Lambert-W solution of j = j_th exp((V - j ASR - V_on)/b));
+    "linear": j = j_b + s max(0, V - V_on), whose tangent
     intersects the baseline exactly at V_on.
     """
     v = np.arange(start_V, end_V + step_V / 2, step_V)
