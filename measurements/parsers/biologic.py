@@ -310,7 +310,7 @@ def read_mpt(path: Path, source: str | None = None) -> ParsedData:
     """Parse an EC-Lab ``.mpt`` ASCII export (see the module docstring)."""
     source = source or path.name
     with path.open("rb") as fh:
-        lines, names, n_header, encoding = read_mpt_header(fh, source)  # type: ignore[arg-type]
+        lines, names, n_header, encoding = read_mpt_header(fh, source)
         data_offset = fh.tell()
         sample = fh.read(65536)
     first_data = sample.split(b"\n", 1)[0]
@@ -390,12 +390,18 @@ def _read_block(
         strings_can_be_null=False,
     )
     try:
-        with path.open("rb") as fh:
-            fh.seek(offset)
+        with pa.memory_map(str(path)) as src:  # native reads, no Python file wrapper
+            src.seek(offset)
             table = pacsv.read_csv(
-                fh, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts
+                src, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts
             )
-        return {n: table.column(n).to_numpy() for n in needed}
+        # per-chunk Array.to_numpy (ChunkedArray.to_numpy would import pandas: seconds)
+        return {
+            n: np.concatenate(
+                [c.to_numpy(zero_copy_only=False) for c in table.column(n).chunks] or [np.empty(0)]
+            ).astype(np.float64, copy=False)
+            for n in needed
+        }
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     with path.open("rb") as fh:
@@ -440,7 +446,7 @@ def read_mpr(path: Path, source: str | None = None) -> ParsedData:
             f"does not know ({exc}); export the run as text (.mpt) from EC-Lab and upload that "
             "instead"
         ) from None
-    except (ValueError, AssertionError, EOFError, IndexError, KeyError, TypeError) as exc:
+    except (ValueError, AssertionError, EOFError, OSError, IndexError, KeyError, TypeError) as exc:
         raise ParseError(
             f"{source}: cannot decode this .mpr file (truncated or unsupported EC-Lab version): "
             f"{type(exc).__name__}: {exc}"

@@ -97,10 +97,8 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
         "Voltage / V" in lines[0] or "Current / A" in lines[0]
     ):
         return "bdf-csv"
-    # drop a possibly incomplete last line of the head sample
-    sample = lines[:50] if len(lines) <= 50 else lines[:50]
-    if len(lines) > 1 and len(head) >= HEAD_BYTES:
-        sample = lines[: min(50, len(lines) - 1)]
+    # at most 50 lines; drop the last line of a full head sample, it may be cut
+    sample = lines[: min(50, len(lines) - 1)] if len(head) >= HEAD_BYTES else lines[:50]
     rows = [_split_fields(ln) for ln in sample]
     if rows and all(len(r) == 3 and all(is_number(v) for v in r) for r in rows):
         return "impedance-csv"

@@ -24,6 +24,7 @@ Canonical columns:
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,10 +105,12 @@ def read_neware(path: Path, source: str | None = None, zip_limits: ZipLimits | N
 
     logging.getLogger("NewareNDA").setLevel(logging.WARNING)
     try:
-        if is_zip:
-            df = NewareNDA.NewareNDAx.read_ndax(str(path), software_cycle_number=True)
-        else:
-            df = NewareNDA.NewareNDA.read_nda(str(path), software_cycle_number=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NewareNDA's pandas deprecation warnings
+            if is_zip:
+                df = NewareNDA.NewareNDAx.read_ndax(str(path), software_cycle_number=True)
+            else:
+                df = NewareNDA.NewareNDA.read_nda(str(path), software_cycle_number=True)
     except ParseError:
         raise
     except Exception as exc:  # NewareNDA raises many types on damaged input

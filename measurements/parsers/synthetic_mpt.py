@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ._base import CANONICAL_COLUMNS, INTEGER_COLUMNS, EIS_TECHNIQUES
+from ._base import CANONICAL_COLUMNS, EIS_TECHNIQUES, INTEGER_COLUMNS
 from .biologic import TECHNIQUE_NAMES
 
 TECHNIQUE_TITLES: dict[str, str] = {
