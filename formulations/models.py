@@ -368,6 +368,9 @@ class Batch(TeamOwned):
     conditions = models.TextField(blank=True, help_text="conditions actually used")
     notes = models.TextField(blank=True)
     filler_fraction = models.FloatField(null=True, blank=True, help_text="actual filler wt% (0-1), computed")
+    deviation_tolerance = models.FloatField(
+        default=0.02, help_text="a component is flagged when |actual - planned| / planned exceeds this (0-1)"
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -1,0 +1,220 @@
+"""Reads of the inventory: querysets built once with their joins, shared by the pages, the API and the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from formulations.models import (
+    Chemical,
+    ChemicalSynonym,
+    LotStatus,
+    StockLot,
+    StockTransaction,
+    StockUnit,
+    StorageLocation,
+    Supplier,
+)
+
+
+def lot_list() -> QuerySet[StockLot]:
+    """Lots with their chemical, supplier and location (one query for a page of lots)."""
+    return StockLot.objects.select_related("chemical", "supplier", "location__parent__parent__parent")
+
+
+def lot_detail(pk: int) -> StockLot:
+    return lot_list().get(pk=pk)
+
+
+def lot_by_code(code: str) -> StockLot | None:
+    """The lot a scanned label names; codes are matched without regard to case or surrounding blanks."""
+    text = (code or "").strip().upper()
+    if not text:
+        return None
+    return lot_list().filter(code=text).first()
+
+
+def ledger() -> QuerySet[StockTransaction]:
+    return StockTransaction.objects.select_related("lot", "lot__chemical", "actor", "override_by", "batch")
+
+
+def ledger_of(lot: StockLot) -> QuerySet[StockTransaction]:
+    return (
+        StockTransaction.objects.filter(lot=lot)
+        .select_related("actor", "override_by", "batch")
+        .order_by("id")
+    )
+
+
+def ledger_sum(lot: StockLot | int) -> float:
+    """The sum of a lot's ledger, which must equal its on-hand quantity."""
+    pk = lot.pk if isinstance(lot, StockLot) else lot
+    total = StockTransaction.objects.filter(lot_id=pk).aggregate(total=Sum("quantity"))["total"]
+    return float(total or 0.0)
+
+
+def usable_lots(chemical: Chemical | int | None = None) -> QuerySet[StockLot]:
+    """Lots offered for consumption (lot pickers): available, in date, with something left."""
+    qs = (
+        lot_list()
+        .filter(status=LotStatus.AVAILABLE, quantity_on_hand__gt=0)
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=timezone.localdate()))
+    )
+    if chemical is not None:
+        qs = qs.filter(chemical=chemical)
+    return qs.order_by("expires_on", "received_on", "code")  # first expiring first
+
+
+def expiring_lots(*, within_days: int | None = None, today: date | None = None) -> QuerySet[StockLot]:
+    """Available lots expiring within ``within_days`` (default settings.LIMS_EXPIRY_WARNING_DAYS)."""
+    today = today or timezone.localdate()
+    days = settings.LIMS_EXPIRY_WARNING_DAYS if within_days is None else within_days
+    return (
+        lot_list()
+        .filter(
+            status=LotStatus.AVAILABLE, expires_on__gte=today, expires_on__lte=today + timedelta(days=days)
+        )
+        .order_by("expires_on", "code")
+    )
+
+
+def expired_lots(*, today: date | None = None) -> QuerySet[StockLot]:
+    """Lots marked expired, and available lots past their date that the daily task has not marked yet."""
+    today = today or timezone.localdate()
+    return (
+        lot_list()
+        .filter(Q(status=LotStatus.EXPIRED) | Q(status=LotStatus.AVAILABLE, expires_on__lt=today))
+        .filter(quantity_on_hand__gt=0)
+        .order_by("expires_on", "code")
+    )
+
+
+def _on_hand_g_expression() -> Any:
+    """Grams on hand of a chemical's usable lots: lots kept in mL count through the density (none: not counted)."""
+    usable = Q(lots__status=LotStatus.AVAILABLE)
+    grams = Case(
+        When(usable & Q(lots__quantity_unit=StockUnit.GRAM), then=F("lots__quantity_on_hand")),
+        When(
+            usable & Q(lots__quantity_unit=StockUnit.MILLILITRE, density__isnull=False),
+            then=F("lots__quantity_on_hand") * F("density"),
+        ),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    return Coalesce(Sum(grams), Value(0.0), output_field=FloatField())
+
+
+def chemical_list() -> QuerySet[Chemical]:
+    """Chemicals with their synonyms, the number of usable lots and the grams on hand (``on_hand_g``)."""
+    return Chemical.objects.prefetch_related(
+        Prefetch("synonyms", queryset=ChemicalSynonym.objects.order_by("name"))
+    ).annotate(
+        on_hand_g=_on_hand_g_expression(),
+        usable_lot_count=Count("lots", filter=Q(lots__status=LotStatus.AVAILABLE), distinct=True),
+    )
+
+
+def low_stock_chemicals() -> QuerySet[Chemical]:
+    """Chemicals with a threshold whose usable lots hold less than it (in g)."""
+    return (
+        chemical_list()
+        .filter(low_stock_threshold__isnull=False)
+        .filter(**{"on_hand_g__lt": F("low_stock_threshold")})  # an annotation: not a model field
+        .order_by("name")
+    )
+
+
+def chemical_search_q(text: str) -> Q:
+    """Matches a name, an abbreviation, a synonym ("NMMAm" = "NMMA" = "N-methyl methacrylamide") or a CAS number."""
+    text = text.strip()
+    lower = text.lower()
+    return (
+        Q(name__icontains=text)
+        | Q(abbreviation__iexact=text)
+        | Q(abbreviation__icontains=text)
+        | Q(cas_number=text)
+        | Q(pk__in=ChemicalSynonym.objects.filter(name_lower__contains=lower).values("chemical_id"))
+    )
+
+
+def find_chemicals(text: str) -> QuerySet[Chemical]:
+    if not text.strip():
+        return Chemical.objects.none()
+    return Chemical.objects.filter(chemical_search_q(text)).prefetch_related("synonyms").order_by("name")
+
+
+def chemical_detail(pk: int) -> Chemical:
+    return chemical_list().get(pk=pk)
+
+
+def lots_of_chemical(chemical: Chemical) -> QuerySet[StockLot]:
+    return lot_list().filter(chemical=chemical).order_by("status", "expires_on", "code")
+
+
+def supplier_list() -> QuerySet[Supplier]:
+    return Supplier.objects.annotate(lot_count=Count("lots")).order_by("name")
+
+
+@dataclass(frozen=True)
+class LocationNode:
+    location: StorageLocation
+    depth: int
+    lot_count: int
+
+
+def location_tree() -> list[LocationNode]:
+    """Every storage location in tree order (parents before their children), two queries in all."""
+    locations = list(
+        StorageLocation.objects.annotate(
+            lot_count=Count("lots", filter=~Q(lots__status__in=[LotStatus.DISPOSED, LotStatus.DEPLETED]))
+        ).order_by("name")
+    )
+    by_parent: dict[int | None, list[StorageLocation]] = {}
+    by_id = {loc.pk: loc for loc in locations}
+    for loc in locations:
+        by_parent.setdefault(loc.parent_id, []).append(loc)
+        loc.parent = by_id.get(loc.parent_id) if loc.parent_id else None  # path without further queries
+    nodes: list[LocationNode] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for loc in by_parent.get(parent, []):
+            nodes.append(LocationNode(loc, depth, loc.lot_count))  # type: ignore[attr-defined]
+            if depth < 10:
+                walk(loc.pk, depth + 1)
+
+    walk(None, 0)
+    return nodes
+
+
+def location_descendant_ids(location: StorageLocation | int) -> list[int]:
+    """The location and every place inside it (one query, walked in Python)."""
+    root = location.pk if isinstance(location, StorageLocation) else location
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in StorageLocation.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    found, frontier = [root], [root]
+    while frontier:
+        nxt = [c for p in frontier for c in children.get(p, [])]
+        found.extend(nxt)
+        frontier = nxt
+    return found
+
+
+def location_detail(pk: int) -> StorageLocation:
+    return StorageLocation.objects.select_related("parent", "parent__parent", "parent__parent__parent").get(
+        pk=pk
+    )
+
+
+def lots_in_location(location: StorageLocation, *, include_empty: bool = False) -> QuerySet[StockLot]:
+    """What is stored in a place and in the places inside it."""
+    qs = lot_list().filter(location_id__in=location_descendant_ids(location))
+    if not include_empty:
+        qs = qs.exclude(status__in=[LotStatus.DISPOSED, LotStatus.DEPLETED])
+    return qs.order_by("chemical__name", "code")
