@@ -1,0 +1,84 @@
+"""The one FilterSet of cells, shared by the API and the list page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from cells.models import Cell, CellFormat, CellState, Configuration
+from formulations.models import Recipe
+
+
+class CellFilter(django_filters.FilterSet):
+    """Filter cells by state, configuration, format, electrolyte recipe, filler wt%, team and assembly date.
+
+    Filler wt% is given in percent (20 means 20 wt%) and compared with the membrane's filler fraction (0-1).
+    """
+
+    code = django_filters.CharFilter(field_name="code", lookup_expr="icontains", label="Code contains")
+    state = django_filters.MultipleChoiceFilter(choices=CellState.choices)
+    configuration = django_filters.ChoiceFilter(choices=Configuration.choices)
+    cell_format = django_filters.ChoiceFilter(choices=CellFormat.choices, label="Format")
+    electrolyte = django_filters.ChoiceFilter(
+        choices=[("membrane", "membrane"), ("pellet", "pellet")],
+        method="filter_electrolyte",
+        label="Electrolyte kind",
+    )
+    recipe = django_filters.ModelChoiceFilter(
+        field_name="membrane__batch__recipe_version__recipe",
+        queryset=Recipe.objects.all(),
+        label="Electrolyte recipe",
+    )
+    recipe_version = django_filters.NumberFilter(
+        field_name="membrane__batch__recipe_version", label="Electrolyte recipe version (id)"
+    )
+    membrane = django_filters.NumberFilter(field_name="membrane", label="Membrane (id)")
+    pellet = django_filters.NumberFilter(field_name="pellet", label="Pellet (id)")
+    filler_wt = django_filters.NumberFilter(method="filter_filler_wt", label="Filler wt% (±0.5)")
+    filler_wt_min = django_filters.NumberFilter(method="filter_filler_wt_min", label="Filler wt% at least")
+    filler_wt_max = django_filters.NumberFilter(method="filter_filler_wt_max", label="Filler wt% at most")
+    team = django_filters.NumberFilter(field_name="team", label="Team (id)")
+    assembled_after = django_filters.DateFilter(
+        field_name="assembled_at", lookup_expr="date__gte", label="Assembled on or after"
+    )
+    assembled_before = django_filters.DateFilter(
+        field_name="assembled_at", lookup_expr="date__lte", label="Assembled on or before"
+    )
+
+    class Meta:
+        model = Cell
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = kwargs.get("request")
+        user = getattr(request, "user", None)
+        if user is not None:
+            from lims.permissions import scope_to_teams
+
+            self.filters["recipe"].queryset = scope_to_teams(Recipe.objects.all(), user)
+
+    def filter_electrolyte(self, qs: QuerySet[Cell], name: str, value: str) -> QuerySet[Cell]:
+        if value == "membrane":
+            return qs.filter(membrane__isnull=False)
+        if value == "pellet":
+            return qs.filter(pellet__isnull=False)
+        return qs
+
+    def filter_filler_wt(self, qs: QuerySet[Cell], name: str, value: Any) -> QuerySet[Cell]:
+        """20 -> membranes with a filler fraction in [0.195, 0.205]; 0 also matches a plain PMA membrane."""
+        fraction = float(value) / 100.0
+        match = Q(
+            membrane__filler_fraction__gte=fraction - 0.005, membrane__filler_fraction__lte=fraction + 0.005
+        )
+        if fraction == 0:
+            match |= Q(membrane__isnull=False, membrane__filler_fraction__isnull=True)
+        return qs.filter(match)
+
+    def filter_filler_wt_min(self, qs: QuerySet[Cell], name: str, value: Any) -> QuerySet[Cell]:
+        return qs.filter(membrane__filler_fraction__gte=float(value) / 100.0 - 1e-9)
+
+    def filter_filler_wt_max(self, qs: QuerySet[Cell], name: str, value: Any) -> QuerySet[Cell]:
+        return qs.filter(membrane__filler_fraction__lte=float(value) / 100.0 + 1e-9)

@@ -1,0 +1,543 @@
+"""Every non-trivial read of the cells app: cell lists and details, and the provenance graph in both directions.
+
+The provenance graph is walked kind by kind in a fixed order, one query per kind (and per relation), each with
+an ``__in`` list of all the ids found at the previous levels, so the number of queries does not depend on how
+many cells, membranes, batches or lots the graph holds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+
+from cells.models import Cell, CellComponent, CellState, CellStateChange, ComponentKind
+from formulations.models import (
+    Batch,
+    BatchComponent,
+    Electrode,
+    Membrane,
+    Pellet,
+    StockLot,
+)
+from lims.permissions import scope_to_teams, team_ids_for
+
+# ------------------------------------------------------------------------------------------------ cells
+
+
+def cell_list(*, user: Any) -> QuerySet[Cell]:
+    """The cells a user may see, with everything a list row shows (no query per row)."""
+    qs = Cell.objects.select_related(
+        "team",
+        "operator",
+        "membrane__batch__recipe_version__recipe",
+        "pellet",
+        "cathode",
+    )
+    return scope_to_teams(qs, user)
+
+
+def cell_detail(*, user: Any) -> QuerySet[Cell]:
+    """Cells with their composition and state history prefetched, for a detail page or API response."""
+    return cell_list(user=user).prefetch_related(
+        Prefetch(
+            "components",
+            queryset=CellComponent.objects.select_related(
+                "lot__chemical", "lot__supplier", "electrode__active_lot__chemical"
+            ),
+        ),
+        Prefetch("state_changes", queryset=CellStateChange.objects.select_related("actor")),
+    )
+
+
+def cells_on_test(*, user: Any, limit: int = 10) -> list[Cell]:
+    return list(cell_list(user=user).filter(state=CellState.ON_TEST).order_by("state_changed_at")[:limit])
+
+
+def find_cell_by_code(*, user: Any, code: str) -> Cell | None:
+    return cell_list(user=user).filter(code__iexact=code.strip()).first()
+
+
+def attachments_of(cell: Cell) -> QuerySet[Any]:
+    from django.contrib.contenttypes.models import ContentType
+
+    from lims.models import Attachment
+
+    return Attachment.objects.filter(
+        content_type=ContentType.objects.get_for_model(Cell), object_id=cell.pk
+    ).order_by("created_at")
+
+
+# ------------------------------------------------------------------------------------------------ provenance
+
+#: Where each kind of record is shown: candidate URL names (the first that resolves wins), else a fixed path.
+_URLS: dict[str, tuple[tuple[str, ...], str]] = {
+    "cell": (("cells:cell-detail",), "/cells/{id}/"),
+    "membrane": (("formulations:membrane-detail",), "/membranes/{id}/"),
+    "pellet": (("formulations:pellet-detail",), "/pellets/{id}/"),
+    "electrode": (("formulations:electrode-detail",), "/electrodes/{id}/"),
+    "batch": (("formulations:batch-detail",), "/batches/{id}/"),
+    "recipe": (("formulations:recipe-detail",), "/recipes/{id}/"),
+    "recipe_version": (("formulations:version-detail",), "/recipes/versions/{id}/"),
+    "lot": (("formulations:lot-detail",), "/inventory/lots/{id}/"),
+    "chemical": (("formulations:chemical-detail",), "/inventory/chemicals/{id}/"),
+    "supplier": (("formulations:supplier-detail",), "/inventory/suppliers/"),
+    "measurement": (("measurements:measurement-detail",), "/measurements/{id}/"),
+    "series": (("measurements:series-detail",), "/series/{id}/"),
+    "derived": (("measurements:derived-detail",), "/derived/{id}/"),
+}
+_resolved: dict[str, str | None] = {}
+
+
+def record_url(kind: str, pk: int, **extra: Any) -> str:
+    """The page of a record. URL names are tried once per process; pages not (yet) named use a fixed path."""
+    names, fallback = _URLS[kind]
+    if kind not in _resolved:
+        _resolved[kind] = None
+        for name in names:
+            try:
+                reverse(name, args=[0])
+            except NoReverseMatch:
+                continue
+            _resolved[kind] = name
+            break
+    resolved = _resolved[kind]
+    if resolved is not None:
+        return reverse(resolved, args=[pk])
+    return fallback.format(id=pk, **extra)
+
+
+@dataclass
+class Graph:
+    """Nodes and edges of a provenance graph; an edge points from what was used to what was made from it."""
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: dict[tuple[str, str, str], None] = field(default_factory=dict)
+
+    def node(self, kind: str, pk: int, label: str, url: str = "", **extra: Any) -> str:
+        key = f"{kind}:{pk}"
+        if key not in self.nodes:
+            self.nodes[key] = {
+                "id": key,
+                "kind": kind,
+                "label": label,
+                "url": url or record_url(kind, pk),
+                **extra,
+            }
+        return key
+
+    def edge(self, source: str, target: str, relation: str) -> None:
+        self.edges[(source, target, relation)] = None
+
+    def as_dict(self) -> dict[str, list[dict[str, Any]]]:
+        present = self.nodes.keys()
+        return {
+            "nodes": list(self.nodes.values()),
+            "edges": [
+                {"source": s, "target": t, "relation": r}
+                for (s, t, r) in self.edges
+                if s in present and t in present  # records the user may not see are left out
+            ],
+        }
+
+
+def _team_filter(qs: QuerySet[Any], team_ids: list[int] | None, field_name: str = "team_id") -> QuerySet[Any]:
+    return qs if team_ids is None else qs.filter(**{f"{field_name}__in": team_ids})
+
+
+def visible_team_ids(user: Any) -> list[int] | None:
+    """None (no restriction) for staff, else the ids of the user's teams."""
+    if user is not None and user.is_authenticated and user.is_staff:
+        return None
+    return team_ids_for(user)
+
+
+# --- node helpers (labels from rows already loaded: never a query) -----------------------------------------
+
+
+def _cell_node(g: Graph, c: Cell) -> str:
+    return g.node("cell", c.pk, c.code, detail=f"{c.get_configuration_display()}, {c.get_state_display()}")
+
+
+def _membrane_node(g: Graph, m: Membrane) -> str:
+    detail = f"{m.thickness_um:.0f} um"
+    if m.filler_fraction is not None:
+        detail += f", {m.filler_fraction * 100:g} wt% filler"
+    return g.node("membrane", m.pk, m.code, detail=detail)
+
+
+def _pellet_node(g: Graph, p: Pellet) -> str:
+    return g.node("pellet", p.pk, p.code, detail=f"{p.final_thickness:g} mm thick")
+
+
+def _electrode_node(g: Graph, e: Electrode) -> str:
+    return g.node("electrode", e.pk, e.code, detail=f"active mass {e.active_mass * 1000:.3g} mg")
+
+
+def _batch_node(g: Graph, b: Batch) -> str:
+    return g.node("batch", b.pk, b.code, detail=b.get_status_display())
+
+
+def _lot_node(g: Graph, lot: StockLot) -> str:
+    return g.node("lot", lot.pk, f"{lot.code} · {lot.chemical.name}", detail=lot.supplier_lot_number)
+
+
+def _measurement_node(g: Graph, m: Any) -> str:
+    temperature = f" at {m.temperature:g} degC" if m.temperature is not None else ""
+    return g.node("measurement", m.pk, f"{m.get_technique_display()} #{m.pk}{temperature}")
+
+
+def _derived_node(g: Graph, d: Any) -> str:
+    return g.node("derived", d.pk, f"{d.name} = {d.value:.4g} {d.unit}", detail=d.method)
+
+
+# --- upward: from results to the lots and suppliers behind them ---------------------------------------------
+
+
+def provenance_up(
+    *,
+    cells: Iterable[int] = (),
+    measurements: Iterable[int] = (),
+    derived: Iterable[int] = (),
+    team_ids: list[int] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Everything the given cells / measurements / derived properties were made from, up to the suppliers.
+
+    derived property -> measurement / series -> cell -> electrolyte (membrane -> batch -> recipe version ->
+    recipe; batch components -> lots; pellet -> powder lot), cathode electrode -> its lots, cell components ->
+    lots; lots -> chemical and supplier. About a dozen queries whatever the size of the graph.
+    """
+    from measurements.models import DerivedProperty, Measurement, MeasurementSeries, SeriesMember
+
+    g = Graph()
+    pending: dict[str, set[int]] = defaultdict(set)
+    pending["cell"].update(cells)
+    pending["measurement"].update(measurements)
+    pending["derived"].update(derived)
+
+    if pending["derived"]:
+        rows = _team_filter(DerivedProperty.objects.filter(id__in=pending["derived"]), team_ids)
+        for d in rows:
+            key = _derived_node(g, d)
+            for kind, pk in (
+                ("measurement", d.measurement_id),
+                ("series", d.series_id),
+                ("cell", d.cell_id),
+                ("membrane", d.membrane_id),
+                ("pellet", d.pellet_id),
+            ):
+                if pk:
+                    pending[kind].add(pk)
+                    g.edge(f"{kind}:{pk}", key, "computed from")
+    if pending["series"]:
+        series_rows = list(_team_filter(MeasurementSeries.objects.filter(id__in=pending["series"]), team_ids))
+        pending["series"] = {s.pk for s in series_rows}
+        for s in series_rows:
+            key = g.node("series", s.pk, s.name, detail=s.get_kind_display())
+            if s.cell_id:
+                pending["cell"].add(s.cell_id)
+                g.edge(f"cell:{s.cell_id}", key, "series on")
+        for series_id, measurement_id in SeriesMember.objects.filter(
+            series_id__in=pending["series"]
+        ).values_list("series_id", "measurement_id"):
+            pending["measurement"].add(measurement_id)
+            g.edge(f"measurement:{measurement_id}", f"series:{series_id}", "member of")
+    if pending["measurement"]:
+        for m in _team_filter(Measurement.objects.filter(id__in=pending["measurement"]), team_ids):
+            key = _measurement_node(g, m)
+            for kind, pk in (("cell", m.cell_id), ("membrane", m.membrane_id), ("pellet", m.pellet_id)):
+                if pk:
+                    pending[kind].add(pk)
+                    g.edge(f"{kind}:{pk}", key, "measured on")
+    if pending["cell"]:
+        cell_rows = list(_team_filter(Cell.objects.filter(id__in=pending["cell"]), team_ids))
+        pending["cell"] = {c.pk for c in cell_rows}  # only what the user may see is walked further
+        for c in cell_rows:
+            key = _cell_node(g, c)
+            if c.membrane_id:
+                pending["membrane"].add(c.membrane_id)
+                g.edge(f"membrane:{c.membrane_id}", key, "electrolyte of")
+            if c.pellet_id:
+                pending["pellet"].add(c.pellet_id)
+                g.edge(f"pellet:{c.pellet_id}", key, "electrolyte of")
+            if c.cathode_id:
+                pending["electrode"].add(c.cathode_id)
+                g.edge(f"electrode:{c.cathode_id}", key, "cathode of")
+        for comp in CellComponent.objects.filter(cell_id__in=pending["cell"]).only(
+            "cell_id", "kind", "lot_id", "electrode_id"
+        ):
+            if comp.lot_id:
+                pending["lot"].add(comp.lot_id)
+                g.edge(f"lot:{comp.lot_id}", f"cell:{comp.cell_id}", ComponentKind(comp.kind).label)
+            if comp.electrode_id and comp.kind != ComponentKind.CATHODE:
+                pending["electrode"].add(comp.electrode_id)
+                g.edge(f"electrode:{comp.electrode_id}", f"cell:{comp.cell_id}", "electrode of")
+    if pending["electrode"]:
+        for e in _team_filter(Electrode.objects.filter(id__in=pending["electrode"]), team_ids):
+            key = _electrode_node(g, e)
+            for lot_id, relation in (
+                (e.active_lot_id, "active material of"),
+                (e.conductive_lot_id, "conductive additive of"),
+                (e.binder_lot_id, "binder of"),
+            ):
+                if lot_id:
+                    pending["lot"].add(lot_id)
+                    g.edge(f"lot:{lot_id}", key, relation)
+    if pending["membrane"]:
+        for m in _team_filter(Membrane.objects.filter(id__in=pending["membrane"]), team_ids):
+            key = _membrane_node(g, m)
+            pending["batch"].add(m.batch_id)
+            g.edge(f"batch:{m.batch_id}", key, "cast into")
+    if pending["pellet"]:
+        for p in _team_filter(Pellet.objects.filter(id__in=pending["pellet"]), team_ids):
+            key = _pellet_node(g, p)
+            pending["lot"].add(p.lot_id)
+            g.edge(f"lot:{p.lot_id}", key, "pressed into")
+    if pending["batch"]:
+        batches = list(
+            _team_filter(
+                Batch.objects.filter(id__in=pending["batch"]).select_related("recipe_version__recipe"),
+                team_ids,
+            )
+        )
+        pending["batch"] = {b.pk for b in batches}
+        for b in batches:
+            key = _batch_node(g, b)
+            version = b.recipe_version
+            recipe = version.recipe
+            vkey = g.node(
+                "recipe_version",
+                version.pk,
+                f"{recipe.name} v{version.number}",
+                detail=(
+                    f"{version.filler_fraction * 100:g} wt% filler"
+                    if version.filler_fraction is not None
+                    else ""
+                ),
+            )
+            rkey = g.node("recipe", recipe.pk, recipe.name)
+            g.edge(vkey, key, "recipe of")
+            g.edge(rkey, vkey, "version of")
+        for bc in BatchComponent.objects.filter(batch_id__in=pending["batch"]).only("batch_id", "lot_id"):
+            pending["lot"].add(bc.lot_id)
+            g.edge(f"lot:{bc.lot_id}", f"batch:{bc.batch_id}", "drawn into")
+    if pending["lot"]:
+        for lot in StockLot.objects.filter(id__in=pending["lot"]).select_related("chemical", "supplier"):
+            key = _lot_node(g, lot)
+            ckey = g.node("chemical", lot.chemical_id, str(lot.chemical))
+            g.edge(ckey, key, "lot of")
+            if lot.supplier_id:
+                skey = g.node("supplier", lot.supplier_id, lot.supplier.name)  # type: ignore[union-attr]
+                g.edge(skey, key, "supplied")
+    return g.as_dict()
+
+
+# --- downward: where a lot, batch, membrane, pellet or electrode was used -------------------------------------
+
+
+def where_used(
+    *,
+    lots: Iterable[int] = (),
+    batches: Iterable[int] = (),
+    membranes: Iterable[int] = (),
+    pellets: Iterable[int] = (),
+    electrodes: Iterable[int] = (),
+    team_ids: list[int] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Everything made from the given records, down to cells, measurements and derived properties.
+
+    "Which cells used LiFSI lot X" (for a recall): lot -> batches (draws) -> membranes -> cells -> measurements
+    -> derived properties; lot -> pellets, electrodes and cell components (Li foil) as well. One query per
+    relation, each with all the ids found so far, whatever the size of the graph.
+    """
+    from measurements.models import DerivedProperty, Measurement
+
+    g = Graph()
+    lot_ids, batch_ids = set(lots), set(batches)
+    membrane_ids, pellet_ids, electrode_ids = set(membranes), set(pellets), set(electrodes)
+    cell_ids: set[int] = set()
+    measurement_ids: set[int] = set()
+
+    # the starting records themselves
+    if lot_ids:
+        for lot in StockLot.objects.filter(id__in=lot_ids).select_related("chemical"):
+            _lot_node(g, lot)
+        for bc in BatchComponent.objects.filter(lot_id__in=lot_ids).select_related("batch"):
+            if team_ids is None or bc.batch.team_id in team_ids:
+                batch_ids.add(bc.batch_id)
+                _batch_node(g, bc.batch)
+                g.edge(f"lot:{bc.lot_id}", f"batch:{bc.batch_id}", "drawn into")
+        for p in _team_filter(Pellet.objects.filter(lot_id__in=lot_ids), team_ids):
+            pellet_ids.add(p.pk)
+            _pellet_node(g, p)
+            g.edge(f"lot:{p.lot_id}", f"pellet:{p.pk}", "pressed into")
+        for e in _team_filter(
+            Electrode.objects.filter(
+                Q(active_lot_id__in=lot_ids) | Q(conductive_lot_id__in=lot_ids) | Q(binder_lot_id__in=lot_ids)
+            ),
+            team_ids,
+        ):
+            electrode_ids.add(e.pk)
+            _electrode_node(g, e)
+            for lot_id, relation in (
+                (e.active_lot_id, "active material of"),
+                (e.conductive_lot_id, "conductive additive of"),
+                (e.binder_lot_id, "binder of"),
+            ):
+                if lot_id in lot_ids:
+                    g.edge(f"lot:{lot_id}", f"electrode:{e.pk}", relation)
+        for comp in CellComponent.objects.filter(lot_id__in=lot_ids).select_related("cell"):
+            if team_ids is None or comp.cell.team_id in team_ids:
+                cell_ids.add(comp.cell_id)
+                _cell_node(g, comp.cell)
+                g.edge(f"lot:{comp.lot_id}", f"cell:{comp.cell_id}", ComponentKind(comp.kind).label)
+    start_batches = set(batches) - {int(k.split(":")[1]) for k in g.nodes if k.startswith("batch:")}
+    if start_batches:
+        for b in _team_filter(Batch.objects.filter(id__in=start_batches), team_ids):
+            _batch_node(g, b)
+    if batch_ids:
+        for m in _team_filter(Membrane.objects.filter(batch_id__in=batch_ids), team_ids):
+            membrane_ids.add(m.pk)
+            _membrane_node(g, m)
+            g.edge(f"batch:{m.batch_id}", f"membrane:{m.pk}", "cast into")
+    start: dict[str, tuple[Any, set[int], Any]] = {
+        "membrane": (Membrane, set(membranes), _membrane_node),
+        "pellet": (Pellet, set(pellets), _pellet_node),
+        "electrode": (Electrode, set(electrodes), _electrode_node),
+    }
+    for kind, (model, ids, make) in start.items():
+        missing = {pk for pk in ids if f"{kind}:{pk}" not in g.nodes}
+        if missing:
+            for row in _team_filter(model.objects.filter(id__in=missing), team_ids):
+                make(g, row)
+    if membrane_ids or pellet_ids or electrode_ids:
+        cells_q = (
+            Q(membrane_id__in=membrane_ids) | Q(pellet_id__in=pellet_ids) | Q(cathode_id__in=electrode_ids)
+        )
+        for c in _team_filter(Cell.objects.filter(cells_q), team_ids):
+            cell_ids.add(c.pk)
+            key = _cell_node(g, c)
+            if c.membrane_id in membrane_ids:
+                g.edge(f"membrane:{c.membrane_id}", key, "electrolyte of")
+            if c.pellet_id in pellet_ids:
+                g.edge(f"pellet:{c.pellet_id}", key, "electrolyte of")
+            if c.cathode_id in electrode_ids:
+                g.edge(f"electrode:{c.cathode_id}", key, "cathode of")
+    if cell_ids or membrane_ids or pellet_ids:
+        mq = Q(cell_id__in=cell_ids) | Q(membrane_id__in=membrane_ids) | Q(pellet_id__in=pellet_ids)
+        for m in _team_filter(Measurement.objects.filter(mq), team_ids):
+            measurement_ids.add(m.pk)
+            key = _measurement_node(g, m)
+            for kind, pk in (("cell", m.cell_id), ("membrane", m.membrane_id), ("pellet", m.pellet_id)):
+                if pk:
+                    g.edge(f"{kind}:{pk}", key, "measured on")
+        dq = (
+            Q(measurement_id__in=measurement_ids)
+            | Q(cell_id__in=cell_ids)
+            | Q(membrane_id__in=membrane_ids)
+            | Q(pellet_id__in=pellet_ids)
+        )
+        for d in _team_filter(DerivedProperty.objects.filter(dq), team_ids):
+            key = _derived_node(g, d)
+            source = (
+                f"measurement:{d.measurement_id}"
+                if d.measurement_id
+                else f"cell:{d.cell_id}"
+                if d.cell_id
+                else f"membrane:{d.membrane_id}"
+                if d.membrane_id
+                else f"pellet:{d.pellet_id}"
+            )
+            g.edge(source, key, "computed from")
+    return g.as_dict()
+
+
+def cells_in_graph(graph: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The cell nodes of a graph (the answer to "which cells used lot X")."""
+    return [n for n in graph["nodes"] if n["kind"] == "cell"]
+
+
+# ------------------------------------------------------------------------------------------------ graph layout
+
+#: Left-to-right order of the layers of a drawn graph (upstream on the left).
+LAYER_OF_KIND = {
+    "supplier": 0,
+    "chemical": 1,
+    "recipe": 1,
+    "lot": 2,
+    "recipe_version": 2,
+    "batch": 3,
+    "pellet": 4,
+    "electrode": 4,
+    "membrane": 4,
+    "cell": 5,
+    "measurement": 6,
+    "series": 7,
+    "derived": 8,
+}
+
+
+def layered_layout(
+    graph: dict[str, list[dict[str, Any]]],
+    *,
+    column_width: int = 210,
+    row_height: int = 56,
+    node_width: int = 180,
+    node_height: int = 40,
+) -> dict[str, Any]:
+    """Positions for drawing a graph as SVG: one column per layer, nodes stacked in each column.
+
+    Pure computation (no query): the page renders rectangles, links and cubic edges from these numbers.
+    """
+    used_layers = sorted({LAYER_OF_KIND.get(n["kind"], 9) for n in graph["nodes"]})
+    column = {layer: i for i, layer in enumerate(used_layers)}
+    rows: dict[int, int] = defaultdict(int)
+    placed: dict[str, dict[str, Any]] = {}
+    ordered = sorted(graph["nodes"], key=lambda n: (LAYER_OF_KIND.get(n["kind"], 9), n["kind"], n["label"]))
+    for n in ordered:
+        col = column[LAYER_OF_KIND.get(n["kind"], 9)]
+        row = rows[col]
+        rows[col] += 1
+        x, y = 10 + col * column_width, 30 + row * row_height
+        placed[n["id"]] = {**n, "x": x, "y": y, "w": node_width, "h": node_height, "tx": x + 8, "ty": y + 17}
+    edges = []
+    for e in graph["edges"]:
+        s, t = placed.get(e["source"]), placed.get(e["target"])
+        if s is None or t is None:
+            continue
+        x1, y1 = s["x"] + node_width, s["y"] + node_height // 2
+        x2, y2 = t["x"], t["y"] + node_height // 2
+        if x2 <= x1:  # same column: draw a loop on the right
+            x2 = t["x"] + node_width
+        mid = (x1 + x2) // 2
+        edges.append({**e, "path": f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"})
+    height = 40 + max(rows.values(), default=1) * row_height
+    width = 20 + max(len(used_layers), 1) * column_width
+    headings = [
+        {"x": 10 + column[layer] * column_width, "label": _LAYER_TITLES.get(layer, "")}
+        for layer in used_layers
+    ]
+    return {
+        "nodes": list(placed.values()),
+        "edges": edges,
+        "width": width,
+        "height": height,
+        "headings": headings,
+    }
+
+
+_LAYER_TITLES = {
+    0: "suppliers",
+    1: "chemicals / recipes",
+    2: "lots / versions",
+    3: "batches",
+    4: "membranes, pellets, electrodes",
+    5: "cells",
+    6: "measurements",
+    7: "series",
+    8: "derived properties",
+}
