@@ -116,7 +116,7 @@ def symmetric_cycling(
 
 
 def stepped_ccd(
-    current_densities_A_per_m2: Sequence[float],
+    current_densities_A_per_m2: ArrayLike,
     area_m2: float,
     asr_ohm_m2: float,
     step_s: float = 3600.0,
@@ -242,11 +242,11 @@ def lsv(
 
 
 def full_cell_cycling(
-    discharge_mAh_per_g: Sequence[float],
+    discharge_mAh_per_g: ArrayLike,
     active_mass_kg: float,
-    c_rate: float | Sequence[float],
+    c_rate: ArrayLike,
     specific_capacity_1C_mAh_per_g: float,
-    coulombic_efficiency: float | Sequence[float] = 0.999,
+    coulombic_efficiency: ArrayLike = 0.999,
     points_per_half_cycle: int = 100,
     plateau_V: float = 3.42,
     polarisation_V_per_C: float = 0.05,

@@ -48,6 +48,13 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "z_re_ohm",
     "z_im_ohm",
     "temperature_C",
+    # mechanical and thermal tests (generic CSV with a mapping)
+    "strain",
+    "stress_Pa",
+    "extension_m",
+    "force_N",
+    "mass_g",
+    "mass_percent",
 )
 INTEGER_COLUMNS: frozenset[str] = frozenset({"cycle", "half_cycle", "step"})
 #: columns that must be finite everywhere (NaN/inf is a ParseError naming the first bad row)
@@ -120,14 +127,14 @@ def to_int_column(
         i = int(np.argmax(bad))
         raise ParseError(
             f"{where(source, first_data_line, i)}: column '{name}' has a missing or non-finite "
-            f"value ({f[i]!r}); an integer counter was expected"
+            f"value ({float(f[i])!r}); an integer counter was expected"
         )
     r = np.rint(f)
     frac = np.abs(f - r) > 1e-6
     if frac.any():
         i = int(np.argmax(frac))
         raise ParseError(
-            f"{where(source, first_data_line, i)}: column '{name}' value {f[i]!r} is not an "
+            f"{where(source, first_data_line, i)}: column '{name}' value {float(f[i])!r} is not an "
             "integer; an integer counter was expected"
         )
     return r.astype(np.int64)
@@ -183,7 +190,7 @@ def validate(
                 i = int(np.argmax(bad))
                 raise ParseError(
                     f"{where(source, first_data_line, i)}: column '{name}'"
-                    f"{_src(data, name)} has a missing or non-finite value ({cols[name][i]!r}); "
+                    f"{_src(data, name)} has a missing or non-finite value ({float(cols[name][i])!r}); "
                     "a finite number was expected"
                 )
     if "time_s" in cols:
@@ -193,7 +200,7 @@ def validate(
             i = int(np.argmax(back)) + 1
             raise ParseError(
                 f"{where(source, first_data_line, i)}: time goes backwards "
-                f"({cols['time_s'][i - 1]!r} s -> {cols['time_s'][i]!r} s); time_s must be "
+                f"({float(cols['time_s'][i - 1])!r} s -> {float(cols['time_s'][i])!r} s); time_s must be "
                 "non-decreasing"
             )
     if "cycle" in cols:

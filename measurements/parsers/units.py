@@ -65,6 +65,12 @@ DIMENSIONS: dict[str, dict[str, tuple[float, float]]] = {
     },
     "temperature": {"degC": (1.0, 0.0), "K": (1.0, -273.15)},
     "count": {"": (1.0, 0.0), "1": (1.0, 0.0), "#": (1.0, 0.0), "-": (1.0, 0.0)},
+    "ratio": {"": (1.0, 0.0), "1": (1.0, 0.0), "-": (1.0, 0.0), "%": (0.01, 0.0)},
+    "percent": {"%": (1.0, 0.0), "": (1.0, 0.0)},
+    "pressure": {"Pa": (1.0, 0.0), "kPa": (1e3, 0.0), "MPa": (1e6, 0.0), "GPa": (1e9, 0.0)},
+    "length": {"m": (1.0, 0.0), "mm": (1e-3, 0.0), "um": (1e-6, 0.0), "cm": (1e-2, 0.0)},
+    "force": {"N": (1.0, 0.0), "mN": (1e-3, 0.0), "kN": (1e3, 0.0)},
+    "mass": {"g": (1.0, 0.0), "mg": (1e-3, 0.0), "ug": (1e-6, 0.0), "kg": (1e3, 0.0)},
 }
 
 COLUMN_DIMENSION: dict[str, str] = {
@@ -82,6 +88,12 @@ COLUMN_DIMENSION: dict[str, str] = {
     "z_re_ohm": "resistance",
     "z_im_ohm": "resistance",
     "temperature_C": "temperature",
+    "strain": "ratio",
+    "stress_Pa": "pressure",
+    "extension_m": "length",
+    "force_N": "force",
+    "mass_g": "mass",
+    "mass_percent": "percent",
 }
 
 

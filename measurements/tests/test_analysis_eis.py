@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -194,7 +195,7 @@ REFERENCE_FITS = [
 
 @pytest.mark.parametrize("key,weighting", REFERENCE_FITS)
 def test_fit_of_the_impedance_py_example_agrees_with_impedance_py_within_one_percent(
-    echem_data: Path, key: str, weighting: str
+    echem_data: Path, key: str, weighting: Literal["modulus", "unit"]
 ) -> None:
     """Same 57 points (Im < 0), circuit, initial guess and weighting as the recorded impedance.py
     1.7.1 fit (curve_fit TRF, bounds [0, inf), CPE alpha <= 1, ftol 1e-13, default xtol/gtol).

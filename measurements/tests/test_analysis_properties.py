@@ -118,6 +118,7 @@ def test_lsv_threshold_onset_of_an_exponential_rise_is_4_76_V() -> None:
     """j_faradaic = 0.1 A/m^2 x exp((V - 4.76)/0.03), ohmically limited by 0.05 ohm m^2."""
     d = syn.lsv(4.76, asr_ohm_m2=0.05, noise_A_per_m2=0.002, seed=1)
     w = lsv.stability_window(d.potential_V, d.current_A, 2e-4)
+    assert w.onset_threshold_V is not None
     assert w.onset_threshold_V == pytest.approx(4.76, rel=0.01)
     assert abs(w.onset_threshold_V - 4.76) < 0.01
     # the tangent of an exponential always meets the baseline beyond the threshold crossing

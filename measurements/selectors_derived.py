@@ -1,0 +1,489 @@
+"""Reads of the derived part: derived-property lists, the comparison of electrolytes, CSV rows and plot figures.
+
+Every queryset is built once with its joins (no query in a loop); figures are Plotly dicts built server-side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from lims.permissions import scope_to_teams
+from measurements import storage
+from measurements.analysis._common import K_B_EV_PER_K
+from measurements.analysis.eis import parse_circuit
+from measurements.models import DerivedProperty, Measurement, MeasurementSeries
+from measurements.services import derive
+
+ZERO_C_K = 273.15
+
+
+# ------------------------------------------------------------------------------------------------ lists
+def derived_properties(user: Any) -> QuerySet[DerivedProperty]:
+    """The derived properties the user may see, with everything the list, CSV and API show joined in."""
+    qs = DerivedProperty.objects.select_related(
+        "cell",
+        "membrane__batch__recipe_version__recipe",
+        "pellet",
+        "measurement",
+        "series",
+    )
+    return scope_to_teams(qs, user)
+
+
+def series_for(user: Any) -> QuerySet[MeasurementSeries]:
+    return scope_to_teams(MeasurementSeries.objects.select_related("cell"), user).order_by("-created_at")
+
+
+def series_detail(user: Any, series_id: int) -> MeasurementSeries:
+    """A series with its members and its derived properties (raises DoesNotExist outside the user's teams)."""
+    return (
+        series_for(user)
+        .prefetch_related("memberships__measurement__cell", "derived_properties")
+        .get(pk=series_id)
+    )
+
+
+def measurements_for(user: Any) -> QuerySet[Measurement]:
+    return scope_to_teams(Measurement.objects.select_related("cell"), user)
+
+
+def label_of(name: str) -> str:
+    return derive.PROPERTY_LABELS.get(name, name.replace("_", " "))
+
+
+def provenance_url(row: DerivedProperty) -> str:
+    return f"/derived/{row.pk}/"
+
+
+def subject_label(row: DerivedProperty) -> str:
+    if row.series_id is not None and row.series is not None:
+        return f"series {row.series.name}"
+    parts = []
+    if row.cell is not None:
+        parts.append(row.cell.code)
+    elif row.membrane is not None:
+        parts.append(row.membrane.code)
+    elif row.pellet is not None:
+        parts.append(row.pellet.code)
+    if row.measurement is not None:
+        parts.append(f"{row.measurement.technique} #{row.measurement_id}")
+    return " · ".join(parts) or row.subject_key
+
+
+def electrolyte_label(row: DerivedProperty) -> str:
+    if row.membrane is not None:
+        rv = row.membrane.batch.recipe_version
+        filler = filler_wt_percent(row)
+        suffix = f" · {filler:g} wt% filler" if filler is not None else ""
+        return f"{rv.recipe.name} v{rv.number}{suffix}"
+    if row.pellet is not None:
+        return f"pellet {row.pellet.code}"
+    return ""
+
+
+def filler_wt_percent(row: DerivedProperty) -> float | None:
+    m = row.membrane
+    if m is None:
+        return None
+    for fraction in (m.filler_fraction, m.batch.filler_fraction, m.batch.recipe_version.filler_fraction):
+        if fraction is not None:
+            return round(100.0 * float(fraction), 2)
+    return None
+
+
+@dataclass(frozen=True)
+class LatestItem:
+    label: str
+    value: float
+    unit: str
+    subject_label: str
+    computed_at_text: str
+    url: str
+
+
+def latest_derived_properties(user: Any, limit: int = 8) -> list[LatestItem]:
+    rows = derived_properties(user).order_by("-computed_at", "-id")[:limit]
+    return [
+        LatestItem(
+            label_of(r.name),
+            r.value,
+            r.unit,
+            subject_label(r),
+            timezone.localtime(r.computed_at).strftime("%Y-%m-%d %H:%M"),
+            provenance_url(r),
+        )
+        for r in rows
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ CSV
+CSV_HEADER = [
+    "id",
+    "name",
+    "value",
+    "unit",
+    "uncertainty",
+    "method",
+    "method_version",
+    "temperature_C",
+    "cell",
+    "electrolyte",
+    "filler_wt_percent",
+    "measurement_id",
+    "series_id",
+    "subject",
+    "inputs",
+    "computed_at",
+]
+
+
+def csv_rows(qs: QuerySet[DerivedProperty]) -> Iterator[list[Any]]:
+    """One list per derived property, in CSV_HEADER order (streams with iterator(); joins are in ``qs``)."""
+    import json
+
+    for r in qs.iterator(chunk_size=2000):
+        yield [
+            r.pk,
+            r.name,
+            repr(r.value),
+            r.unit,
+            "" if r.uncertainty is None else repr(r.uncertainty),
+            r.method,
+            r.method_version,
+            "" if r.temperature is None else f"{r.temperature:g}",
+            r.cell.code if r.cell is not None else "",
+            electrolyte_label(r),
+            "" if (f := filler_wt_percent(r)) is None else f"{f:g}",
+            r.measurement_id or "",
+            r.series_id or "",
+            r.subject_key,
+            json.dumps(r.inputs, sort_keys=True),
+            r.computed_at.isoformat(),
+        ]
+
+
+# ------------------------------------------------------------------------------------------------ comparison
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    unit: str
+    names: tuple[str, ...]
+
+
+COMPARISON_METRICS: tuple[Metric, ...] = (
+    Metric("conductivity_20C", "σ at 20 °C", "mS/cm", (derive.CONDUCTIVITY, derive.CONDUCTIVITY_20C)),
+    Metric("activation_energy", "Ea", "eV", (derive.ACTIVATION_ENERGY,)),
+    Metric("transference_number", "t+", "", (derive.TRANSFERENCE,)),
+    Metric("critical_current_density", "CCD", "mA/cm^2", (derive.CCD,)),
+    Metric("stability_window", "stability window", "V", (derive.WINDOW,)),
+    Metric("symmetric_life", "Li|Li life", "h", (derive.SYMMETRIC_LIFETIME,)),
+    Metric("retention", "full-cell retention", "%", (derive.RETENTION,)),
+)
+METRICS_BY_KEY = {m.key: m for m in COMPARISON_METRICS}
+
+
+@dataclass
+class ComparisonValue:
+    """The value shown in one cell of the table: the median row of the group (n rows), linked to its provenance."""
+
+    value: float
+    unit: str
+    n: int
+    derived_property_id: int
+    url: str
+    method: str
+    note: str = ""
+    lower_bound: bool = False
+
+    @property
+    def text(self) -> str:
+        return f"{'>' if self.lower_bound else ''}{self.value:.4g}"
+
+
+@dataclass
+class ComparisonRow:
+    key: str
+    label: str
+    kind: str  # "membrane" or "pellet"
+    recipe_version_id: int | None
+    filler_wt_percent: float | None
+    pellet_id: int | None
+    values: dict[str, ComparisonValue | None] = field(default_factory=dict)
+
+    def cells(self) -> list[tuple[Metric, ComparisonValue | None]]:
+        return [(m, self.values.get(m.key)) for m in COMPARISON_METRICS]
+
+
+def _group_key(row: DerivedProperty) -> tuple[str, str, dict[str, Any]] | None:
+    if row.membrane is not None:
+        rv = row.membrane.batch.recipe_version
+        filler = filler_wt_percent(row)
+        key = f"recipe_version:{rv.pk}:filler:{filler}"
+        return key, "membrane", {"recipe_version_id": rv.pk, "filler_wt_percent": filler, "pellet_id": None}
+    if row.pellet is not None:
+        return (
+            f"pellet:{row.pellet_id}",
+            "pellet",
+            {"recipe_version_id": None, "filler_wt_percent": None, "pellet_id": row.pellet_id},
+        )
+    return None
+
+
+def _metric_of(row: DerivedProperty) -> str | None:
+    if row.name == derive.CONDUCTIVITY:
+        return (
+            "conductivity_20C" if row.temperature is not None and abs(row.temperature - 20.0) <= 1.0 else None
+        )
+    for m in COMPARISON_METRICS:
+        if row.name in m.names:
+            return m.key
+    return None
+
+
+def comparison_table(user: Any) -> list[ComparisonRow]:
+    """Electrolytes side by side (one query): a row per recipe version and filler wt% (membranes) or per pellet.
+
+    In each cell the median of the group's values, as the actual row holding it (so it links to its provenance),
+    with the number of rows n. Conductivity at 20 °C is a direct measurement at 20 ± 1 °C when there is one, else
+    the Arrhenius interpolation (the method is shown). A symmetric-cell life without a short is a lower bound.
+    """
+    names = [n for m in COMPARISON_METRICS for n in m.names]
+    qs = derived_properties(user).filter(name__in=names).order_by("id")
+    groups: dict[str, ComparisonRow] = {}
+    candidates: dict[tuple[str, str], dict[str, list[DerivedProperty]]] = {}
+    for row in qs:
+        metric = _metric_of(row)
+        gk = _group_key(row)
+        if metric is None or gk is None:
+            continue
+        key, kind, extra = gk
+        if key not in groups:
+            groups[key] = ComparisonRow(key=key, label=electrolyte_label(row), kind=kind, **extra)
+        candidates.setdefault((key, metric), {}).setdefault(row.name, []).append(row)
+    for (key, metric_key), by_name in candidates.items():
+        spec = METRICS_BY_KEY[metric_key]
+        chosen = next((by_name[n] for n in spec.names if by_name.get(n)), [])
+        if not chosen:
+            continue
+        ordered = sorted(chosen, key=lambda r: r.value)
+        med = ordered[(len(ordered) - 1) // 2]
+        note = ""
+        if med.name == derive.CONDUCTIVITY_20C:
+            note = "Arrhenius interpolation"
+        elif med.name == derive.SYMMETRIC_LIFETIME:
+            note = str(med.parameters.get("failure_mode", ""))
+            j = med.parameters.get("current_density_mA_per_cm2")
+            if j:
+                note += f" at {j:.2g} mA/cm²"
+        elif med.name == derive.RETENTION and med.parameters.get("cycle"):
+            note = f"after {med.parameters['cycle']} cycles"
+        groups[key].values[metric_key] = ComparisonValue(
+            value=med.value,
+            unit=med.unit,
+            n=len(chosen),
+            derived_property_id=med.pk,
+            url=provenance_url(med),
+            method=med.method,
+            note=note,
+            lower_bound=bool(med.name == derive.SYMMETRIC_LIFETIME and med.parameters.get("censored")),
+        )
+    return sorted(groups.values(), key=lambda g: g.label)
+
+
+def comparison_figure(rows: list[ComparisonRow], metric_key: str) -> dict[str, Any]:
+    metric = METRICS_BY_KEY[metric_key]
+    shown = [(r.label, r.values.get(metric_key)) for r in rows]
+    shown = [(label, v) for label, v in shown if v is not None]
+    unit = f" / {metric.unit}" if metric.unit else ""
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "name": metric.label,
+                "x": [label for label, _ in shown],
+                "y": [v.value for _, v in shown],  # type: ignore[union-attr]
+                "text": [f"n = {v.n}{' (lower bound)' if v.lower_bound else ''}" for _, v in shown],  # type: ignore[union-attr]
+                "hovertemplate": "%{x}<br>%{y:.4g}"
+                + (" " + metric.unit if metric.unit else "")
+                + "<br>%{text}",
+            }
+        ],
+        "layout": {
+            "title": {"text": metric.label},
+            "xaxis": {"title": {"text": "electrolyte"}, "automargin": True},
+            "yaxis": {"title": {"text": f"{metric.label}{unit}"}},
+            "showlegend": False,
+        },
+    }
+
+
+def comparison_csv_rows(rows: list[ComparisonRow]) -> Iterable[list[Any]]:
+    yield [
+        "electrolyte",
+        *[f"{m.key} ({m.unit})" if m.unit else m.key for m in COMPARISON_METRICS],
+        *[f"{m.key}_n" for m in COMPARISON_METRICS],
+        *[f"{m.key}_derived_property_id" for m in COMPARISON_METRICS],
+    ]
+    for r in rows:
+        cells = [r.values.get(m.key) for m in COMPARISON_METRICS]
+        yield [
+            r.label,
+            *[("" if c is None else c.text) for c in cells],
+            *[("" if c is None else c.n) for c in cells],
+            *[("" if c is None else c.derived_property_id) for c in cells],
+        ]
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def _finite_list(a: Iterable[float]) -> list[float | None]:
+    return [float(x) if math.isfinite(float(x)) else None for x in a]
+
+
+def arrhenius_points(series: MeasurementSeries) -> tuple[DerivedProperty | None, list[dict[str, Any]]]:
+    """The series' activation-energy row (sigma form) and the points it was fitted to (from its inputs)."""
+    ea = next((r for r in series.derived_properties.all() if r.name == derive.ACTIVATION_ENERGY), None)
+    if ea is None:
+        return None, []
+    return ea, list(ea.inputs.get("points", []))
+
+
+def arrhenius_figure(series: MeasurementSeries) -> dict[str, Any]:
+    """ln-scale sigma vs 1000/T with the fitted line; Ea (± standard error) and R^2 in the legend."""
+    ea, points = arrhenius_points(series)
+    if ea is None or not points:
+        return {"data": [], "layout": {"title": {"text": "No Arrhenius fit yet"}}}
+    t_k = np.array([p["temperature_C"] + ZERO_C_K for p in points])
+    sigma = np.array([p["sigma_mS_per_cm"] for p in points])
+    grid = np.linspace(t_k.min(), t_k.max(), 50)
+    prefactor_mS_cm = float(ea.parameters.get("prefactor", 0.0)) * 10.0  # S/m -> mS/cm
+    fit = prefactor_mS_cm * np.exp(-ea.value / (K_B_EV_PER_K * grid))
+    err = f" ± {ea.uncertainty:.3f}" if ea.uncertainty is not None else ""
+    r2 = ea.parameters.get("r_squared")
+    legend = f"fit: Ea = {ea.value:.3f}{err} eV" + (f", R² = {r2:.4f}" if r2 is not None else "")
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "measured",
+                "x": _finite_list(1000.0 / t_k),
+                "y": _finite_list(sigma),
+                "text": [f"{p['temperature_C']:.1f} °C" for p in points],
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": legend,
+                "x": _finite_list(1000.0 / grid),
+                "y": _finite_list(fit),
+            },
+        ],
+        "layout": {
+            "title": {"text": f"Arrhenius plot: {series.name}"},
+            "xaxis": {"title": {"text": "1000 / T / K⁻¹"}},
+            "yaxis": {"title": {"text": "σ / mS cm⁻¹"}, "type": "log"},
+            "legend": {"orientation": "h", "y": -0.2},
+        },
+    }
+
+
+def arrhenius_csv_rows(series: MeasurementSeries) -> Iterable[list[Any]]:
+    _, points = arrhenius_points(series)
+    yield [
+        "measurement_id",
+        "temperature_C",
+        "inverse_temperature_1000_per_K",
+        "sigma_mS_per_cm",
+        "thickness_source",
+    ]
+    for p in points:
+        t_k = p["temperature_C"] + ZERO_C_K
+        yield [
+            p["measurement_id"],
+            p["temperature_C"],
+            1000.0 / t_k,
+            p["sigma_mS_per_cm"],
+            p.get("thickness_source", ""),
+        ]
+
+
+def eis_fit_row(measurement: Measurement) -> DerivedProperty | None:
+    """The row that holds the measurement's equivalent-circuit fit (bulk or interfacial resistance)."""
+    rows = {
+        r.name: r
+        for r in measurement.derived_properties.filter(
+            name__in=[derive.BULK_RESISTANCE, derive.INTERFACIAL_RESISTANCE]
+        )
+    }
+    return rows.get(derive.BULK_RESISTANCE) or rows.get(derive.INTERFACIAL_RESISTANCE)
+
+
+def nyquist_data(measurement: Measurement) -> tuple[np.ndarray, np.ndarray]:
+    cols = storage.read_columns(measurement.data_file, ["freq_Hz", "z_re_ohm", "z_im_ohm"])
+    f = np.asarray(cols["freq_Hz"], dtype=float)
+    z = np.asarray(cols["z_re_ohm"], dtype=float) + 1j * np.asarray(cols["z_im_ohm"], dtype=float)
+    return f, z
+
+
+def nyquist_fit_figure(measurement: Measurement) -> dict[str, Any]:
+    """Nyquist plot (Z' vs -Z'') of the measured spectrum with the fitted circuit drawn over it."""
+    f, z = nyquist_data(measurement)
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "measured",
+            "x": _finite_list(z.real),
+            "y": _finite_list(-z.imag),
+            "text": [f"{x:.4g} Hz" for x in f],
+        }
+    ]
+    row = eis_fit_row(measurement)
+    if row is not None and row.parameters.get("circuit") and row.parameters.get("fitted"):
+        circuit = parse_circuit(row.parameters["circuit"])
+        grid = np.logspace(np.log10(f.max()), np.log10(f.min()), 200)
+        zf = circuit(row.parameters["fitted"], grid)
+        fitted = ", ".join(f"{k} = {v:.4g}" for k, v in row.parameters["fitted"].items())
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"fit {row.parameters['circuit']} ({fitted})",
+                "x": _finite_list(zf.real),
+                "y": _finite_list(-zf.imag),
+            }
+        )
+    return {
+        "data": data,
+        "layout": {
+            "title": {"text": f"Nyquist plot: measurement {measurement.pk}"},
+            "xaxis": {"title": {"text": "Z′ / Ω"}},
+            "yaxis": {"title": {"text": "−Z″ / Ω"}, "scaleanchor": "x", "scaleratio": 1},
+            "legend": {"orientation": "h", "y": -0.2},
+        },
+    }
+
+
+def nyquist_csv_rows(measurement: Measurement) -> Iterable[list[Any]]:
+    f, z = nyquist_data(measurement)
+    row = eis_fit_row(measurement)
+    zf = None
+    if row is not None and row.parameters.get("circuit") and row.parameters.get("fitted"):
+        zf = parse_circuit(row.parameters["circuit"])(row.parameters["fitted"], f)
+    yield ["freq_Hz", "z_re_ohm", "z_im_ohm", "fit_z_re_ohm", "fit_z_im_ohm"]
+    for k in range(f.size):
+        yield [
+            f[k],
+            z[k].real,
+            z[k].imag,
+            "" if zf is None else zf[k].real,
+            "" if zf is None else zf[k].imag,
+        ]
