@@ -1,4 +1,4 @@
-"""Load the demo: a team, the demo login, and each app's demo data (``<app>/demo.py: load(user, team)``).
+"""Load the demo: a team, the demo login, and each app's demo data (DEMO_MODULES, each with ``load(user, team, stdout)``).
 
 Idempotent: running it twice changes nothing the second time. ``--if-empty`` skips when the demo user exists.
 """
@@ -16,7 +16,7 @@ from lims.models import Membership, Role, Team, User
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-lims-2026"
-DEMO_APPS = ["formulations", "cells", "measurements"]
+DEMO_MODULES = ["formulations.demo", "formulations.demo_synthesis", "cells.demo", "measurements.demo"]
 
 
 class Command(BaseCommand):
@@ -44,11 +44,11 @@ class Command(BaseCommand):
                 user.save()
             team, _ = Team.objects.get_or_create(slug="ssb", defaults={"name": "Solid-state battery group"})
             Membership.objects.get_or_create(user=user, team=team, defaults={"role": Role.MANAGER})
-        for app in DEMO_APPS:
+        for name in DEMO_MODULES:
             try:
-                module = importlib.import_module(f"{app}.demo")
+                module = importlib.import_module(name)
             except ModuleNotFoundError as exc:
-                if exc.name != f"{app}.demo":
+                if exc.name != name:
                     raise
                 continue
             with acting_as(user, reason="demo data", via="seed_demo"):
