@@ -12,7 +12,9 @@ Usage::
 Supported formats (see each module's docstring for the file layout and column rules):
 BioLogic ``.mpr`` / ``.mpt`` (:mod:`.biologic`), Neware ``.nda`` / ``.ndax`` (:mod:`.neware`),
 Gamry ``.DTA`` (:mod:`.gamry`), Scribner ZPlot ``.z`` (:mod:`.zplot`), impedance CSV,
-Battery Data Format CSV and any CSV/TSV with a :class:`ColumnMapping` (:mod:`.csv_formats`).
+Battery Data Format CSV and any CSV/TSV with a :class:`ColumnMapping` (:mod:`.csv_formats`), and the
+exports of Arbin (CSV, .xlsx), LAND (.xlsx), Maccor (raw ASCII, text), Novonix and EC-Lab CSV
+(:mod:`.exports`).
 
 Error policy: every problem is a :class:`ParseError` with a message for a researcher (file,
 line/column, what was expected). Truncated files (incomplete last row, damaged binary) are
@@ -33,6 +35,7 @@ from ._base import (
     ParseError,
 )
 from .detect import HEAD_BYTES, detect_format
+from .exports import TEXT_FORMATS, XLSX_FORMAT
 from .neware import ZipLimits
 from .units import ColumnMapping, unit_factor
 
@@ -76,7 +79,7 @@ def parse_file(
         raise ParseError(f"{source}: is a directory, not a file") from None
     fmt = detect_format(head, source)
     if mapping is not None:
-        if fmt in ("generic-csv", "bdf-csv", "impedance-csv"):
+        if fmt in ("generic-csv", "bdf-csv", "impedance-csv") or fmt in TEXT_FORMATS:
             from .csv_formats import read_generic_csv
 
             return read_generic_csv(p, mapping, source=source)
@@ -111,6 +114,14 @@ def parse_file(
         from .csv_formats import read_bdf_csv
 
         return read_bdf_csv(p, source)
+    if fmt in TEXT_FORMATS:
+        from .exports import read_text_export
+
+        return read_text_export(p, source)
+    if fmt == XLSX_FORMAT:
+        from .exports import read_xlsx
+
+        return read_xlsx(p, source, zip_limits)
     if fmt == "generic-csv":
         raise ParseError(
             f"{source}: this looks like a CSV/TSV table from no known instrument; declare its "

@@ -14,6 +14,10 @@ gamry-dta                 ``EXPLAIN`` then ``TAG<TAB>...`` (Gamry Framework)
 zplot-z                   ``ZPLOT2 ASCII`` (Scribner ZPlot)
 bdf-csv                   CSV header with Battery Data Format names ``Test Time / s`` ...
 impedance-csv             no header, 3 numeric columns (frequency, Re(Z), Im(Z))
+arbin-csv, maccor-raw,    a header line carrying the column names of that cycler's export
+maccor-text, novonix-csv, (:mod:`.exports`: ``Data_Point,Test_Time,...``, ``Rec#<TAB>Cyc#...``,
+eclab-csv                 ``Run Time (h)``..., ``time/s;...;I/mA``)
+xlsx                      zip archive whose first member is ``[Content_Types].xml`` (Arbin, LAND)
 generic-csv               other delimited text; needs a :class:`ColumnMapping` to be parsed
 ========================= ====================================================================
 """
@@ -25,6 +29,7 @@ import struct
 
 from ._base import ParseError
 from ._text import decode_text, is_number, looks_binary
+from .exports import refuse_known_unreadable, sniff_text_layout
 
 #: member names found in Neware .ndax archives
 NDAX_MEMBERS = (
@@ -70,6 +75,8 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
         member = _zip_first_member(head)
         if member in NDAX_MEMBERS or member.endswith(b".ndc"):
             return "neware-ndax"
+        if member == b"[Content_Types].xml" or member.startswith(b"xl/") or member.startswith(b"docProps/"):
+            return "xlsx"  # an Office Open XML workbook: the export layout is read from its sheets
         if name.endswith(".ndax"):  # tie-break only: a zip whose first member we do not know
             return "neware-ndax"
         raise ParseError(
@@ -97,6 +104,10 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
         "Voltage / V" in lines[0] or "Current / A" in lines[0]
     ):
         return "bdf-csv"
+    layout = sniff_text_layout(lines)
+    if layout is not None:
+        return layout[0].format
+    refuse_known_unreadable(lines, filename or "file")
     # at most 50 lines; drop the last line of a full head sample, it may be cut
     sample = lines[: min(50, len(lines) - 1)] if len(head) >= HEAD_BYTES else lines[:50]
     rows = [_split_fields(ln) for ln in sample]
@@ -110,5 +121,5 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
     raise ParseError(
         f"{filename or 'file'}: not a recognised instrument file: text starting with "
         f"{lines[0][:60]!r} matches no known format (EC-Lab .mpt, Gamry .DTA, ZPlot .z, "
-        "BDF/impedance CSV)"
+        "BDF/impedance CSV, Arbin/Maccor/Novonix/EC-Lab CSV exports)"
     )

@@ -246,6 +246,8 @@ def test_a_researcher_cannot_register_instruments_or_issue_their_tokens(api, res
         (GCPL, "biologic-mpt", "GCPL", 2533, True),
         ("biologic_pairs/yadg_peis.mpr", "biologic-mpr", "PEIS", 32, False),
         ("eis/impedancepy_exampleDataGamry.DTA", "gamry-dta", "PEIS", 72, False),
+        ("more_formats/navani_arbin_Channel_11.xlsx", "arbin-xlsx", "CYCLING", 4526, True),
+        ("more_formats/beep_test_Nova_Form-CH01-01_short.csv", "novonix-csv", "CYCLING", 3942, True),
     ],
 )
 def test_a_real_instrument_file_goes_through_the_api_to_done_with_measurement_and_summaries(

@@ -264,7 +264,9 @@ def test_a_database_error_while_writing_leaves_no_parquet_behind(
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(CycleSummary.objects, "bulk_create", broken)
+    from measurements.services import ingest
+
+    monkeypatch.setattr(ingest, "insert_rows", broken)  # the bulk write of the cycle summaries
     content = (echem_dir / "neware/navani_test.ndax").read_bytes()
     response = send(api(researcher), cell, "ok.ndax", content, django_capture_on_commit_callbacks)
     assert_failed_and_nothing_left(response, parsed_files, reason="disk full")
