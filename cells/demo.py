@@ -16,6 +16,7 @@ from cells.models import Cell, CellFormat, Configuration
 from cells.services import CellSpec, assemble_cell, change_state, standard_components
 from formulations.models import ChemicalRole, Electrode, LotStatus, Membrane, Pellet, StockLot
 from lims.errors import DomainError
+from measurements.demo_paper import SYMMETRIC_RUNS
 
 LI_DISC_AREA_CM2 = 1.911
 LI_DISC_MASS = "46 mg"
@@ -58,6 +59,16 @@ DEMO_CELLS = [
         format_detail="CR2032",
         states=(("on_test", "0.1 mA/cm2"), ("shorted", "short after 140 h")),
     ),
+    *[
+        DemoCell(
+            code,
+            Configuration.SYMMETRIC,
+            {"llzto_pma": "lp20", "pma": "pma"}[key],
+            states=(("on_test", f"{j:g} mA/cm2, {j:g} mAh/cm2"),)
+            + ((("shorted", f"short after {short:g} h"),) if short else ()),
+        )
+        for code, key, j, _eta, _hours, short in SYMMETRIC_RUNS
+    ],
     DemoCell("DEMO-LP20-BLK-001", Configuration.BLOCKING, "lp20", states=(("on_test", "EIS 20-90 degC"),)),
     DemoCell("DEMO-PMA-BLK-001", Configuration.BLOCKING, "pma", states=(("on_test", "EIS 20-90 degC"),)),
     DemoCell("DEMO-PEL-BLK-001", Configuration.BLOCKING, "pellet", states=(("on_test", "EIS 20-90 degC"),)),
@@ -67,6 +78,13 @@ DEMO_CELLS = [
         "DEMO-LP20-LFP-002", Configuration.FULL, "lp20", cathode="lfp", states=(("on_test", "rate 0.1-2 C"),)
     ),
     DemoCell("DEMO-PMA-LFP-001", Configuration.FULL, "pma", cathode="lfp", states=(("on_test", "0.2 C"),)),
+    DemoCell(
+        "DEMO-PEL-LFP-001",
+        Configuration.FULL,
+        "pellet",
+        cathode="lfp",
+        states=(("on_test", "0.2 C"), ("shorted", "short after 227 cycles")),
+    ),
     DemoCell("DEMO-LP20-NCM-001", Configuration.FULL, "lp20", cathode="ncm", states=(("on_test", "0.5 C"),)),
     DemoCell(
         "DEMO-LP20-POUCH-001",

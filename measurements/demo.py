@@ -35,6 +35,7 @@ def _geometry(cell: Cell) -> tuple[float, float]:
 
 
 def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
+    """The raw files the experiment on this demo cell produces (its code says which experiment it is)."""
     parts = cell.code.split("-")  # DEMO-LP20-SYM-001
     key = ELECTROLYTE_OF_CODE.get(parts[1])
     if key is None:
@@ -43,10 +44,25 @@ def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
     kind = parts[2]
     thickness_m, area_m2 = _geometry(cell)
     prefix = cell.code
+    runs = {run[0]: run for run in paper.SYMMETRIC_RUNS}
     if kind == "BLK":
         return files.arrhenius_eis(folder, e, thickness_m=thickness_m, area_m2=area_m2, prefix=prefix)
     if kind == "LSS":
         return [files.lsv(folder, e, area_m2=area_m2, prefix=prefix)]
+    if cell.code in runs:
+        _code, _key, j, eta, hours, short = runs[cell.code]
+        return [
+            files.symmetric_cycling(
+                folder,
+                e,
+                area_m2=area_m2,
+                prefix=prefix,
+                j_mA_per_cm2=j,
+                overpotential_mV=eta,
+                hours=hours,
+                short_at_h=short,
+            )
+        ]
     if kind == "SYM" and parts[3] == "001":
         out = files.transference(
             folder,
@@ -57,6 +73,7 @@ def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
             r_interface_ohm=e.interfacial_ohm[0],
         )
         out.append(files.symmetric_cycling(folder, e, area_m2=area_m2, prefix=prefix))
+        out += files.interfacial_eis(folder, e, thickness_m=thickness_m, area_m2=area_m2, prefix=prefix)
         if key != "llzto_pma":  # the LLZTO-PMA CCD test runs on its own cell (SYM-002)
             out.append(files.ccd(folder, e, area_m2=area_m2, prefix=prefix))
         return out
@@ -65,6 +82,7 @@ def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
     if cell.cathode is None:
         return []
     mass_g = cell.cathode.active_mass
+    coin = "land-xlsx"  # coin full cells run on a LAND cycler
     if kind == "LFP" and key == "llzto_pma" and parts[3] == "002":
         caps: list[float] = []
         rates: list[float] = []
@@ -81,12 +99,25 @@ def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
                 specific_capacity=paper.LFP_SPECIFIC_CAPACITY,
                 plateau_V=3.42,
                 notes="synthetic rate test 0.1-2 C and back to 0.1 C, 5 cycles each",
+                file_format=coin,
             )
         ]
-    if kind == "LFP" and key == "llzto_pma":
-        caps_arr = files._activation_then_fade(
-            paper.LFP_02C_FIRST, paper.LFP_02C_MAX, paper.LFP_02C_CYCLES + 10, paper.LFP_02C_RETENTION
-        )
+    if kind == "LFP":
+        if key == "llzto_pma":
+            caps_arr = files._activation_then_fade(
+                paper.LFP_02C_FIRST, paper.LFP_02C_MAX, paper.LFP_02C_CYCLES + 10, paper.LFP_02C_RETENTION
+            )
+            ce, notes = 0.9989, "synthetic 0.2 C long cycling"
+        elif key == "pma":  # 114.09 -> 69.01 mAh/g after 114 cycles
+            first, last, n = paper.LFP_02C_PMA
+            caps_arr = files._activation_then_fade(first, first, n, last / first, best_at=2)
+            ce, notes = 0.995, "synthetic 0.2 C cycling, fast decay"
+        else:  # sintered pellet: 110.22 mAh/g, shorts after 227 cycles (the file ends there)
+            first = paper.LFP_02C_PELLET_FIRST
+            caps_arr = files._activation_then_fade(
+                first, first, paper.LFP_02C_PELLET_SHORT_CYCLE, 0.8, best_at=2
+            )
+            ce, notes = 0.995, "synthetic 0.2 C cycling until the short"
         return [
             files.full_cell(
                 folder,
@@ -96,24 +127,10 @@ def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
                 active_mass_g=mass_g,
                 specific_capacity=paper.LFP_SPECIFIC_CAPACITY,
                 plateau_V=3.42,
-                notes="synthetic 0.2 C long cycling",
+                notes=notes,
+                ce=ce,
                 points=8,
-            )
-        ]
-    if kind == "LFP":  # PMA: 114.09 -> 69.01 mAh/g after 114 cycles at 0.2 C
-        caps_arr = files._activation_then_fade(114.09, 114.09, 114, 69.01 / 114.09, best_at=2)
-        return [
-            files.full_cell(
-                folder,
-                f"{prefix}_0.2C",
-                capacities_mAh_g=list(caps_arr),
-                c_rates=0.2,
-                active_mass_g=mass_g,
-                specific_capacity=paper.LFP_SPECIFIC_CAPACITY,
-                plateau_V=3.42,
-                notes="synthetic 0.2 C cycling, fast decay",
-                ce=0.995,
-                points=8,
+                file_format=coin,
             )
         ]
     if kind == "NCM":
@@ -131,6 +148,7 @@ def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
                 plateau_V=3.75,
                 notes="synthetic NCM811 0.5 C cycling",
                 points=8,
+                file_format=coin,
             )
         ]
     if kind == "POUCH":

@@ -8,8 +8,10 @@ plating with a short, galvanostatic Li|Li cycling with a short, constant-current
 parameters in ``measurements.demo_paper`` and with the geometry (thickness, area, active mass) of the demo's own
 cells, so that the LIMS, analysing these files through its real pipeline, should give back the paper's numbers.
 
-Formats: BioLogic EC-Lab ASCII ``.mpt`` (EIS, CA, LSV, GCPL) and CSV with a column mapping (tensile, TGA).
-BioLogic ``.mpr`` and Neware ``.ndax`` are binary formats that we read but do not write, so the demo has none.
+Formats: BioLogic EC-Lab ASCII ``.mpt`` (EIS, CA, LSV, GCPL), LAND ``.xlsx`` exports (coin-cell full-cell
+cycling, as a LAND cycler would write them) and CSV with a column mapping (tensile, TGA). BioLogic ``.mpr`` and
+Neware ``.ndax`` are binary formats that we read but do not write, so the demo has none: their parsers are
+tested on the real files of ../shared/echem_data instead.
 
 Run on its own (writes the files of a default geometry into a folder)::
 
@@ -193,26 +195,59 @@ def ccd(folder: Path, e: Electrolyte, *, area_m2: float, prefix: str) -> DemoFil
     return DemoFile(path, "GCPL", 20.0, notes="synthetic stepped-current (CCD) test, 0.05 mA/cm2 per hour")
 
 
-def symmetric_cycling(folder: Path, e: Electrolyte, *, area_m2: float, prefix: str) -> DemoFile:
-    """Li|E|Li at 0.1 mA/cm2 (1 A/m2), 1 h half cycles (0.1 mAh/cm2), overpotential and short from the paper."""
+def symmetric_cycling(
+    folder: Path,
+    e: Electrolyte,
+    *,
+    area_m2: float,
+    prefix: str,
+    j_mA_per_cm2: float = 0.1,
+    overpotential_mV: float | None = None,
+    hours: float | None = None,
+    short_at_h: float | None = None,
+) -> DemoFile:
+    """Li|E|Li at j (default 0.1 mA/cm2 = 1 A/m2), 1 h half cycles (j x 1 h per cm2), overpotential and short
+    from the paper (the electrolyte's 0.1 mA/cm2 values unless given)."""
+    eta_mV = e.sym_overpotential_mV if overpotential_mV is None else overpotential_mV
     data = synthetic.symmetric_cycling(
-        1.0,
+        j_mA_per_cm2 * 10.0,
         area_m2,
-        e.sym_overpotential_mV / 1000.0,
-        e.sym_hours,
+        eta_mV / 1000.0,
+        e.sym_hours if hours is None else hours,
         points_per_half_cycle=8,
-        short_at_h=e.sym_short_h,
+        short_at_h=e.sym_short_h if hours is None else short_at_h,
         noise_V=0.002,
         seed=6,
     )
-    path = folder / f"{prefix}_GCPL_0.1mAcm2.mpt"
+    path = folder / f"{prefix}_GCPL_{j_mA_per_cm2:g}mAcm2.mpt"
     write_mpt(
         path,
         "GCPL",
         {"time_s": data.time_s, "voltage_V": data.voltage_V, "current_A": data.current_A},
         extra_header=LABEL,
     )
-    return DemoFile(path, "GCPL", 20.0, notes="synthetic Li|Li cycling 0.1 mA/cm2, 0.1 mAh/cm2")
+    return DemoFile(
+        path, "GCPL", 20.0, notes=f"synthetic Li|Li cycling {j_mA_per_cm2:g} mA/cm2, {j_mA_per_cm2:g} mAh/cm2"
+    )
+
+
+def interfacial_eis(
+    folder: Path, e: Electrolyte, *, thickness_m: float, area_m2: float, prefix: str
+) -> list[DemoFile]:
+    """Li|E|Li spectra taken during cycling, after each of ``e.interfacial_cycles``: R0 the bulk, R1||CPE1 the
+    interface with the paper's interfacial resistance after that many cycles."""
+    r_b = bulk_resistance_ohm(e.sigma_20C_mS_per_cm * 0.1, thickness_m, area_m2)
+    out = []
+    for k, (n, r_int) in enumerate(zip(e.interfacial_cycles, e.interfacial_ohm, strict=True)):
+        path = _eis(
+            folder / f"{prefix}_PEIS_after_{n}_cycles.mpt",
+            "R0-p(R1,CPE1)",
+            {"R0": r_b, "R1": r_int, "CPE1_0": CPE_INTERFACE_Q, "CPE1_1": CPE_INTERFACE_ALPHA},
+            20.0,
+            seed=20 + k,
+        )
+        out.append(DemoFile(path, "PEIS", 20.0, notes=f"synthetic EIS of the Li|Li cell after {n} cycles"))
+    return out
 
 
 def _activation_then_fade(
@@ -239,6 +274,7 @@ def full_cell(
     ce_first: float = 0.97,
     ce: float = 0.9989,
     points: int = 16,
+    file_format: str = "mpt",
 ) -> DemoFile:
     n = len(capacities_mAh_g)
     ces = np.full(n, ce)
@@ -253,6 +289,10 @@ def full_cell(
         plateau_V=plateau_V,
         seed=7,
     )
+    if file_format == "land-xlsx":
+        path = folder / f"{name}.xlsx"
+        write_land_xlsx(path, data)
+        return DemoFile(path, "CYCLING", 20.0, notes=notes)
     path = folder / f"{name}.mpt"
     write_mpt(
         path,
@@ -266,6 +306,75 @@ def full_cell(
         extra_header=LABEL,
     )
     return DemoFile(path, "GCPL", 20.0, notes=notes)
+
+
+def write_land_xlsx(path: Path, data: synthetic.TimeSeries) -> None:
+    """A LAND (LANDdt) export in its English layout (measurements/parsers/exports.py, land-xlsx): a sheet
+    naming the data as synthetic, then ``Record`` with TestTime/Sec, StepTime/Sec, Cycle-Index, Step-Index,
+    Voltage/V, Current/mA and Capacity/mAh (charge passed since the step began)."""
+    import openpyxl
+
+    t = np.asarray(data.time_s, dtype=float)
+    i_mA = np.asarray(data.current_A, dtype=float) * 1e3
+    step = np.concatenate([[1], 1 + np.cumsum(np.sign(i_mA[1:]) != np.sign(i_mA[:-1]))]).astype(int)
+    starts = np.concatenate([[0], np.nonzero(np.diff(step))[0] + 1])
+    step_t0 = np.repeat(t[starts], np.diff(np.concatenate([starts, [t.size]])))
+    dt = np.diff(t, prepend=t[0])
+    dq = np.abs(i_mA) * dt / 3600.0
+    dq[starts] = 0.0
+    q = np.cumsum(dq)
+    q -= np.repeat(q[starts], np.diff(np.concatenate([starts, [t.size]])))
+    wb = openpyxl.Workbook(write_only=True)
+    info = wb.create_sheet("Info")
+    info.append(["Comments", LABEL["Comments"]])
+    rec = wb.create_sheet("Record")
+    rec.append(
+        [
+            "Record",
+            "TestTime/Sec",
+            "StepTime/Sec",
+            "Cycle-Index",
+            "Step-Index",
+            "Voltage/V",
+            "Current/mA",
+            "Capacity/mAh",
+        ]
+    )
+    for k in range(t.size):
+        rec.append(
+            [
+                k + 1,
+                round(float(t[k]), 3),
+                round(float(t[k] - step_t0[k]), 3),
+                int(data.cycle[k]),
+                int(step[k]),
+                round(float(data.voltage_V[k]), 6),
+                float(i_mA[k]),
+                round(float(q[k]), 9),
+            ]
+        )
+    wb.save(path)
+    _freeze_zip(path)
+
+
+def _freeze_zip(path: Path) -> None:
+    """Make a saved workbook byte-for-byte reproducible: openpyxl stamps the save time into docProps/core.xml
+    and every zip member, so the same data would be a new upload (a new SHA-256) on every demo run."""
+    import re
+    import zipfile
+
+    fixed = b"2024-01-01T00:00:00Z"
+    with zipfile.ZipFile(path) as zin:
+        members = [(info.filename, zin.read(info.filename)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        for name, data in members:
+            if name == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + fixed + rb"\2", data
+                )
+            frozen = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            frozen.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(frozen, data)
 
 
 def tensile_csv(folder: Path, name: str, strength_kPa: float, elongation: float = 0.85) -> DemoFile:

@@ -28,11 +28,19 @@ class Row:
 
     @property
     def difference_text(self) -> str:
-        return "" if self.difference is None else f"{100 * self.difference:+.2f} %"
+        if self.difference is None:
+            return ""
+        text = f"{100 * self.difference:+.2f} %"
+        return f"{text} (bound)" if self.reported.bound else text
 
     @property
     def within_tolerance(self) -> bool:
-        return self.difference is not None and abs(self.difference) <= TOLERANCE
+        """Within 2% of the paper's value; for a bound ("> 10,000 h") not more than 2% below it."""
+        if self.difference is None:
+            return False
+        if self.reported.bound == "lower":
+            return self.difference >= -TOLERANCE
+        return abs(self.difference) <= TOLERANCE
 
 
 def _subject_filter(r: Reported) -> Q:
@@ -41,34 +49,55 @@ def _subject_filter(r: Reported) -> Q:
     return Q(cell__code=r.cell_code)
 
 
+def _subject(d: DerivedProperty) -> str:
+    if d.cell_id is None and d.membrane is not None:
+        return f"membrane:{d.membrane.code}"
+    return d.cell.code if d.cell else ""
+
+
+def _raw_name(d: DerivedProperty) -> str:
+    m = d.measurement
+    return m.upload.original_name if m is not None and m.upload is not None else ""
+
+
+def _value(d: DerivedProperty, r: Reported) -> float | None:
+    """The property's value, or the number at ``r.parameter_path`` inside its parameters."""
+    if not r.parameter_path:
+        return _in_unit(d.value, d.unit, r.unit) * r.scale
+    node: Any = d.parameters
+    for key in r.parameter_path:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return float(node) * r.scale if isinstance(node, int | float) else None
+
+
 def build(user: Any = None) -> list[Row]:
-    """One row per reported value (latest matching property of the named demo cell or sample)."""
+    """One row per reported value: the matching property of the named demo cell or sample (the earliest
+    computed, restricted to the raw file named by ``file_contains`` when the paper's value is one of several
+    measurements of that cell)."""
     query = Q()
     for r in REPORTED:
         query |= _subject_filter(r) & Q(name=r.property_name)
-    candidates = DerivedProperty.objects.filter(query).select_related("cell", "membrane")
+    candidates = DerivedProperty.objects.filter(query).select_related(
+        "cell", "membrane", "measurement__upload"
+    )
     if user is not None and not getattr(user, "is_staff", False):
         from lims.permissions import scope_to_teams
 
         candidates = scope_to_teams(candidates, user)
-    found: dict[tuple[str, str], DerivedProperty] = {}
+    by_key: dict[tuple[str, str], list[DerivedProperty]] = {}
     for d in candidates.order_by("computed_at", "id"):
-        key = (
-            f"membrane:{d.membrane.code}"
-            if d.cell_id is None and d.membrane is not None
-            else (d.cell.code if d.cell else ""),
-            d.name,
-        )
-        if d.name == "interfacial_resistance" and key in found:
-            continue  # the first spectrum of the cell (after 1 cycle) is the one the paper reports
-        found[key] = d
+        by_key.setdefault((_subject(d), d.name), []).append(d)
     rows = []
     for r in REPORTED:
-        hit = found.get((r.cell_code, r.property_name))
-        if hit is None:
+        hits = [d for d in by_key.get((r.cell_code, r.property_name), []) if r.file_contains in _raw_name(d)]
+        hit = hits[0] if hits else None
+        value = _value(hit, r) if hit is not None else None
+        if hit is None or value is None:
             rows.append(Row(r, None, "", None, None, "", "", ""))
             continue
-        value = _in_unit(hit.value, hit.unit, r.unit) * r.scale
         diff = (value - r.paper_value) / r.paper_value if r.paper_value else None
         provenance = reverse("cells:cell-provenance", args=[hit.cell_id]) if hit.cell_id else ""
         rows.append(

@@ -24,8 +24,9 @@ class Command(BaseCommand):
         for r in rows:
             lims = f"{r.lims_value:10.4g}" if r.lims_value is not None else f"{'—':>10s}"
             diff = f"{100 * r.difference:+6.2f}%" if r.difference is not None else f"{'—':>7s}"
+            paper = f"{'>' if r.reported.bound == 'lower' else ''}{r.reported.paper_value:.4g}"
             w(
-                f"{r.reported.quantity[:48]:48s} {r.reported.electrolyte[:26]:26s} {r.reported.paper_value:10.4g} "
+                f"{r.reported.quantity[:48]:48s} {r.reported.electrolyte[:26]:26s} {paper:>10s} "
                 f"{lims} {r.reported.unit:7s} {diff}  {r.provenance_url or r.derived_url}"
             )
         s = reproduction.summary(rows)
