@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import os
 import subprocess
@@ -211,8 +212,8 @@ def main() -> None:
     from measurements.storage import read_table
 
     # a worker imports its task modules (and with them scipy) once at start-up, not per upload
-    import measurements.services.derive  # noqa: F401
-    import measurements.tasks  # noqa: F401
+    for module in ("measurements.services.derive", "measurements.tasks"):
+        importlib.import_module(module)
 
     gc.collect()
     peak_reset = reset_peak()
