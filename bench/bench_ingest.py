@@ -13,6 +13,17 @@ pipeline), and the ratios to the baselines measured in the same run on the same 
 
 Targets (issue 6): pipeline within 3x of pyarrow, faster than navani, peak memory under 4x the uncompressed size of
 the Parquet data. The database is a temporary SQLite file (or BENCH_DATABASE_URL).
+
+Throughput with Celery workers (issue 10), the same pipeline through the broker as in production:
+
+    BENCH_DATABASE_URL=postgres://... BENCH_BROKER_URL=redis://127.0.0.1:6379/13 \
+        python bench/bench_ingest.py --celery-workers 1,2 --files 16 --rows 50000
+
+For each worker count W: W worker processes (``celery worker -Q ingest,default --pool solo``: one task at a time
+each, as ``--concurrency`` counts on a bigger machine) are started against the broker and the database; --files
+new GCPL files (distinct bytes) are stored and enqueued at once, as instruments do at the end of a test; the time
+from the first enqueue until every upload is "done" (parsed, Parquet written, summaries and derived properties
+stored) gives files/s and rows/s. Printed: the table per W and the speed-up of each W over W = 1.
 """
 
 from __future__ import annotations
@@ -183,11 +194,190 @@ def sample_cell():  # type: ignore[no-untyped-def]
     return user, cell
 
 
+def _start_workers(n: int, env: dict[str, str], workdir: Path) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for i in range(n):
+        log = (workdir / f"worker-{n}-{i}.log").open("wb")
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "lims",
+            "worker",
+            "-Q",
+            "ingest,default",
+            "--pool",
+            "solo",
+        ]
+        cmd += ["-n", f"bench{i}@%h", "-l", "warning", "--without-gossip", "--without-mingle"]
+        procs.append(
+            subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        )
+    return procs
+
+
+def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    import signal
+
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def celery_throughput(args: argparse.Namespace) -> None:
+    """Files/s and rows/s of the broker pipeline with 1, 2, ... worker processes (see the module docstring)."""
+    database_url = os.environ.get("BENCH_DATABASE_URL", "")
+    broker_url = os.environ.get("BENCH_BROKER_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")) or not broker_url:
+        raise SystemExit(
+            "--celery-workers needs BENCH_DATABASE_URL (PostgreSQL) and BENCH_BROKER_URL (Redis)"
+        )
+    counts = [int(x) for x in args.celery_workers.split(",") if x.strip()]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-celery-"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker_url,
+        "MEDIA_ROOT": str(workdir / "media"),
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "lims.settings",
+    }
+    env.pop("REDIS_URL", None)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
+    import django
+
+    django.setup()
+    from django.core.files import File
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from lims.celery import app
+    from measurements.models import Stage, Upload
+    from measurements.services import ingest
+
+    with app.connection_for_write() as conn:  # an empty broker: nothing left from an earlier run
+        for queue in ("ingest", "default"):
+            conn.default_channel.queue_purge(queue)
+    user, cell = sample_cell()
+    results = []
+    for w in counts:
+        files = []
+        for k in range(args.files):
+            path = workdir / f"w{w}-{k}.mpt"
+            generate_distinct(path, args.rows, seed=1000 * w + k + int(time.time()) % 100_000)
+            files.append(path)
+        procs = _start_workers(w, env, workdir)
+        try:
+            deadline = time.monotonic() + 120
+            while len(app.control.ping(timeout=1.0) or []) < w:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{w} workers did not answer within 120 s (see {workdir})")
+            ids = []
+            start = time.perf_counter()
+            for path in files:
+                with path.open("rb") as fh:
+                    stored = ingest.store_upload(
+                        file=File(fh, name=path.name),
+                        filename=path.name,
+                        uploaded_by=user,
+                        team=cell.team,
+                        cell=cell,
+                    )
+                ids.append(stored.upload.pk)
+            enqueued = time.perf_counter() - start
+            while True:
+                stages = dict(Upload.objects.filter(pk__in=ids).values_list("pk", "stage"))
+                if all(v in (Stage.DONE, Stage.FAILED) for v in stages.values()):
+                    break
+                if time.perf_counter() - start > args.timeout:
+                    raise SystemExit(f"not done after {args.timeout} s: {stages}")
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - start
+        finally:
+            _stop_workers(procs)
+        failed = [pk for pk, v in stages.items() if v == Stage.FAILED]
+        results.append(
+            {
+                "workers": w,
+                "files": len(ids),
+                "rows_per_file": args.rows,
+                "seconds": round(elapsed, 2),
+                "store_and_enqueue_s": round(enqueued, 2),
+                "files_per_s": round(len(ids) / elapsed, 3),
+                "rows_per_s": round(len(ids) * args.rows / elapsed),
+                "failed": len(failed),
+            }
+        )
+        print(json.dumps(results[-1]), flush=True)
+    base = results[0]["files_per_s"]
+    print(
+        f"\n{'workers':>7} {'files':>5} {'seconds':>8} {'files/s':>8} {'rows/s':>10} {'speed-up':>8} {'failed':>6}"
+    )
+    for r in results:
+        print(
+            f"{r['workers']:>7} {r['files']:>5} {r['seconds']:>8.1f} {r['files_per_s']:>8.2f} "
+            f"{r['rows_per_s']:>10,} {r['files_per_s'] / base:>7.2f}x {r['failed']:>6}"
+        )
+    print(f"(machine: {os.cpu_count()} cores; each worker runs one task at a time; {workdir})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def generate_distinct(path: Path, rows: int, seed: int) -> None:
+    """``generate`` with its own noise, so that every file has other bytes (another SHA-256, another upload)."""
+    import numpy as np
+
+    from measurements.parsers.synthetic_mpt import write_mpt
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows, dtype=np.float64) * 36.0
+    half = (np.arange(rows) // 100).astype(np.int64)
+    current = np.where(half % 2 == 0, 1e-4, -1e-4)
+    voltage = np.sign(current) * (0.02 + 0.03 * t / t[-1] + 0.002 * rng.standard_normal(rows))
+    dq = np.zeros(rows)
+    dq[1:] = current[1:] * 36.0 / 3600.0
+    write_mpt(
+        path,
+        "GCPL",
+        {
+            "time_s": t,
+            "voltage_V": voltage,
+            "current_A": current,
+            "charge_Ah": np.cumsum(dq),
+            "cycle": half // 2,
+            "half_cycle": half,
+            "step": (half % 2) + 1,
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument(
+        "--celery-workers",
+        default="",
+        help='e.g. "1,2": throughput through the broker with that many workers',
+    )
+    parser.add_argument("--files", type=int, default=16, help="files per worker count (--celery-workers)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per worker count at most")
+    parser.add_argument("--json", default="", help="also write the --celery-workers results to this file")
     args = parser.parse_args()
+    if args.celery_workers:
+        celery_throughput(args)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     mpt = workdir / "gcpl_symmetric_10000h.mpt"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from formulations.models import Electrode, Membrane, Pellet, StockLot, StockTransaction
@@ -92,7 +93,13 @@ class Cell(TeamOwned):
                 name="cell_has_exactly_one_electrolyte",
             ),
         ]
-        indexes = [models.Index(fields=["team", "state"])]
+        indexes = [
+            models.Index(fields=["team", "state"]),
+            # the cell list: a team's cells in the default order
+            models.Index(fields=["team", "-assembled_at", "code"], name="cell_team_assembled"),
+            # ?cell_code= on uploads, measurements and derived properties (UPPER(code) = UPPER(%s))
+            models.Index(Upper("code"), name="cell_code_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.code

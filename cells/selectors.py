@@ -25,6 +25,7 @@ from formulations.models import (
     StockLot,
 )
 from lims.permissions import scope_to_teams, team_ids_for
+from lims.queries import without_bookkeeping
 
 # ------------------------------------------------------------------------------------------------ cells
 
@@ -37,6 +38,38 @@ def cell_list(*, user: Any) -> QuerySet[Cell]:
         "membrane__batch__recipe_version__recipe",
         "pellet",
         "cathode",
+    )
+    qs = without_bookkeeping(
+        qs,
+        "team",
+        "operator",
+        "membrane",
+        "membrane__batch",
+        "membrane__batch__recipe_version",
+        "membrane__batch__recipe_version__recipe",
+        "pellet",
+        "cathode",
+    )
+    return scope_to_teams(qs, user)
+
+
+def cell_rows_for_api(*, user: Any) -> QuerySet[Cell]:
+    """The API's cell list (CellSerializer): the cell's own columns and, of the joined records, only the codes,
+    names and numbers the serializer prints (a page of 50 then reads ~40 columns instead of ~190)."""
+    own = [f.name for f in Cell._meta.concrete_fields]
+    qs = Cell.objects.select_related(
+        "operator", "membrane__batch__recipe_version__recipe", "pellet", "cathode"
+    ).only(
+        *own,
+        "operator__username",
+        "operator__first_name",
+        "operator__last_name",
+        "membrane__code",
+        "membrane__filler_fraction",
+        "membrane__batch__recipe_version__number",
+        "membrane__batch__recipe_version__recipe__name",
+        "pellet__code",
+        "cathode__code",
     )
     return scope_to_teams(qs, user)
 

@@ -29,6 +29,7 @@ from cells.models import (
 )
 from formulations.models import ChemicalRole, Electrode, Membrane, Pellet, StockLot
 from formulations.services.inventory import consume_from_lot, return_to_lot
+from lims.dates import refuse_future
 from lims.errors import ConflictError, DomainError
 from lims.models import Attachment, AttachmentKind, Team
 from lims.units import UnitError, parse_quantity
@@ -258,6 +259,7 @@ def assemble_cell(*, team: Team, actor: Any, spec: CellSpec, code: str = "") -> 
     """
     validate_configuration(spec)
     _check_electrolyte_and_cathode(spec, team)
+    refuse_future(spec.assembled_at, what="The assembly time")
     area = active_area_cm2(spec)
     code = _check_code(code) if code else next_codes(default_code_base(spec.configuration), 1)[0]
     if Cell.objects.filter(code=code).exists():
@@ -506,6 +508,7 @@ def update_cell(
         raise DomainError(f"These fields cannot be edited: {', '.join(sorted(unknown))}")
     locked = _locked_cell(cell)
     _check_version(locked, version)
+    refuse_future(changes.get("assembled_at"), what="The assembly time")
     for name, value in changes.items():
         setattr(locked, name, value)
     if "area_override" in changes:

@@ -16,23 +16,33 @@ from lims.search import Hit, provider
 @section
 def cells_dashboard(user: Any) -> dict[str, list[dict[str, Any]]]:
     from cells.selectors import cells_on_test
+    from measurements.selectors_derived import latest_on_test_value
 
     rows = []
     now = timezone.now()
-    for cell in cells_on_test(user=user):
+    on_test = cells_on_test(user=user)
+    latest = latest_on_test_value(user, [c.pk for c in on_test])
+    for cell in on_test:
         electrolyte = cell.membrane.code if cell.membrane else f"{cell.pellet.code} (pellet)"  # type: ignore[union-attr]
         days = (now - cell.state_changed_at).total_seconds() / 86400
         rows.append(
             {
-                "cells": [cell.code, cell.get_configuration_display(), electrolyte, f"{days:.1f} d"],
+                "cells": [
+                    cell.code,
+                    cell.get_configuration_display(),
+                    electrolyte,
+                    f"{days:.1f} d",
+                    latest.get(cell.pk, "no result yet"),
+                ],
                 "url": reverse("cells:cell-detail", args=[cell.pk]),
             }
         )
     panel = {
         "title": "Cells on test",
-        "headers": ["Cell", "Configuration", "Electrolyte", "On test for"],
+        "headers": ["Cell", "Configuration", "Electrolyte", "On test for", "Latest result"],
         "rows": rows,
         "empty": "No cell is on test.",
+        "wide": True,
     }
     actions = []
     if user.is_staff or team_ids_for(user, Role.RESEARCHER):

@@ -22,6 +22,7 @@ from cells.forms import AssembleForm, BulkAssembleForm, LookupForm, PostmortemFo
 from cells.models import TRANSITIONS, Cell, CellState
 from lims.api.base import resolve_team
 from lims.errors import DomainError
+from lims.listing import Sorting
 from lims.models import Role
 from lims.permissions import has_role, team_ids_for
 
@@ -47,19 +48,34 @@ def cell_list(request: HttpRequest) -> HttpResponse:
         if filterset.is_bound and filterset.is_valid()
         else selectors.cell_list(user=request.user)
     )
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    sorting = Sorting(request, CELL_SORTS, "-assembled")
+    page = Paginator(sorting.apply(qs), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "cells/cell_list.html",
         {
             "filter": filterset,
             "page": page,
-            "query": query.urlencode(),
+            "query": sorting.query,
+            "sorting": sorting,
             "can_write": _can_write(request.user),
         },
     )
+
+
+CELL_SORTS = {
+    "code": "code",
+    "configuration": "configuration",
+    "format": "cell_format",
+    "electrolyte": ("membrane__code", "pellet__code"),
+    "recipe": ("membrane__batch__recipe_version__recipe__name", "membrane__batch__recipe_version__number"),
+    "filler": "membrane__filler_fraction",
+    "area": "active_area",
+    "state": "state",
+    "assembled": "assembled_at",
+    "operator": "operator__username",
+    "team": "team__name",
+}
 
 
 @login_required
@@ -72,6 +88,9 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     graph = selectors.provenance_up(cells=[cell.pk], team_ids=selectors.visible_team_ids(request.user))
     lineage = _lineage_rows(graph)
+    from measurements.selectors_derived import cell_headline, label_of
+    from measurements.selectors_ingest import measurements_for
+
     return render(
         request,
         "cells/cell_detail.html",
@@ -92,6 +111,10 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "is_disassembled": cell.state == CellState.DISASSEMBLED,
+            "results": [(r, label_of(r.name)) for r in cell_headline(request.user, cell.pk)],
+            "measurements": list(
+                measurements_for(request.user).filter(cell=cell).order_by("-created_at")[:50]
+            ),
         },
     )
 
@@ -211,7 +234,9 @@ def _assemble_page(request: HttpRequest, *, bulk: bool) -> HttpResponse:
     if not _can_write(request.user):
         raise PermissionDenied("You need the researcher role to assemble cells")
     form_class = BulkAssembleForm if bulk else AssembleForm
-    form = form_class(request.POST or None, user=request.user)
+    # "Assemble a cell with this membrane" links preselect the electrolyte (and configuration)
+    initial = {k: request.GET[k] for k in ("membrane", "pellet", "configuration") if request.GET.get(k)}
+    form = form_class(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             team = resolve_team(request.user, form.chosen_team())

@@ -22,7 +22,7 @@ from formulations.models import (
     StockLot,
 )
 from formulations.selectors_synthesis import AMOUNT_UNITS, ScaledLine, chemical_label, lot_choice_label
-from formulations.services.synthesis import parse_amount
+from formulations.services.synthesis import ROOM_TEMPERATURE_C, parse_amount
 from lims.errors import DomainError
 from lims.fields import QuantityFormField
 from lims.models import Role, Team
@@ -60,9 +60,29 @@ class RecipeForm(TeamChoiceMixin, forms.Form):
         self._limit_team(user)
 
 
+def _quantity_text(
+    label: str,
+    placeholder: str,
+    dimension: str,
+    unit: str,
+    *,
+    required: bool = False,
+    room_temperature: str = "",
+) -> forms.CharField:
+    """A free-text quantity ("90 min", "RT", "5 mL") that static/lims/lims.js previews in ``unit`` as you type
+    (several dimensions separated by "|" are tried in turn); the service parses it on save."""
+    field = _text(label, placeholder, required)
+    field.widget.attrs.update({"class": "quantity", "data-dimension": dimension, "data-unit": unit})
+    if room_temperature:
+        field.widget.attrs["data-room-temperature"] = room_temperature  # "RT" is this many degC
+    return field
+
+
 class ComponentLineForm(forms.Form):
     chemical = forms.ModelChoiceField(queryset=Chemical.objects.order_by("name"))
-    amount = _text("Amount", "3.74 g, 5 mL, 5.0 uL or 0.02 mol", required=True)
+    amount = _quantity_text(
+        "Amount", "3.74 g, 5 mL, 5.0 uL or 0.02 mol", "mass|volume|amount", "g|mL|mol", required=True
+    )
     role = forms.ChoiceField(choices=[("", "(the chemical's role)"), *ChemicalRole.choices], required=False)
     order = forms.IntegerField(min_value=0, required=False)
 
@@ -92,14 +112,20 @@ ComponentFormSet = formset_factory(ComponentLineForm, extra=2, can_delete=True)
 class StepLineForm(forms.Form):
     kind = forms.ChoiceField(choices=StepKind.choices)
     description = forms.CharField(max_length=300, required=False)
-    duration = _text("Duration", "1 h")
-    temperature = _text("Temperature", "RT, 60 C")
-    wavelength = _text("Wavelength", "365 nm")
+    duration = _quantity_text("Duration", "1 h", "time", "h")
+    temperature = _quantity_text(
+        "Temperature",
+        "RT, 60 C",
+        "temperature",
+        "degC",
+        room_temperature=f"{ROOM_TEMPERATURE_C:g}",
+    )
+    wavelength = _quantity_text("Wavelength", "365 nm", "length", "nm")
     atmosphere = _text("Atmosphere", "Ar, air")
-    pressure = _text("Pressure", "300 MPa")
+    pressure = _quantity_text("Pressure", "300 MPa", "pressure", "MPa")
     press_mode = forms.ChoiceField(choices=[("", "—"), *PressMode.choices], required=False)
-    ramp_rate = _text("Ramp", "5 K/min")
-    dwell = _text("Dwell", "6 h")
+    ramp_rate = _quantity_text("Ramp", "5 K/min", "heating_rate", "K/min")
+    dwell = _quantity_text("Dwell", "6 h", "time", "h")
     mother_powder = forms.NullBooleanField(required=False, widget=forms.NullBooleanSelect)
     grits = _text("Grits", "400, 800, 1200")
     order = forms.IntegerField(min_value=0, required=False)
@@ -177,7 +203,9 @@ class BatchSizeForm(forms.Form):
     """Step 1 of logging a synthesis: which recipe version, and how much."""
 
     version = forms.ModelChoiceField(queryset=RecipeVersion.objects.none(), label="Recipe version")
-    target_mass = _text("Batch size (total mass)", "e.g. 21 g; empty = the recipe as written")
+    target_mass = _quantity_text(
+        "Batch size (total mass)", "e.g. 21 g; empty = the recipe as written", "mass", "g"
+    )
 
     def __init__(self, *args: Any, versions: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -367,6 +395,9 @@ class MembraneUpdateForm(forms.Form):
         unit="um", dimension="length", required=False, label="Measured thickness"
     )
     appearance = forms.CharField(max_length=300, required=False)
+    reason = forms.CharField(
+        max_length=100, required=False, help_text="why it changed (kept in the history), e.g. 're-measured'"
+    )
 
 
 def component_unit(component: RecipeComponent) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from lims.audit import AuditedHistory
@@ -186,7 +187,11 @@ class StockLot(Audited):
         constraints = [
             models.CheckConstraint(condition=Q(quantity_on_hand__gte=0), name="lot_quantity_never_negative"),
         ]
-        indexes = [models.Index(fields=["chemical", "status"])]
+        indexes = [
+            models.Index(fields=["chemical", "status"]),
+            # ?code= on the ledger and the lot lists is case-insensitive (UPPER(code) = UPPER(%s))
+            models.Index(Upper("code"), name="lot_code_upper"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} · {self.chemical.name}"
@@ -375,6 +380,11 @@ class Batch(TeamOwned):
     class Meta:
         ordering = ["-started_at"]
         verbose_name_plural = "batches"
+        indexes = [
+            # the batch list: a team's batches, newest first (issue 10: no sort of the whole team per page)
+            models.Index(fields=["team", "-started_at", "-id"], name="batch_team_started"),
+            models.Index(fields=["filler_fraction"], name="batch_filler_fraction"),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -440,6 +450,11 @@ class Membrane(TeamOwned):
 
     class Meta:
         ordering = ["-cured_at"]
+        indexes = [
+            models.Index(fields=["team", "-cured_at", "-id"], name="membrane_team_cured"),
+            # filler wt% filters of the cell and derived-property lists
+            models.Index(fields=["filler_fraction"], name="membrane_filler_fraction"),
+        ]
 
     def __str__(self) -> str:
         return self.code

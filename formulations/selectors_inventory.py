@@ -21,11 +21,21 @@ from formulations.models import (
     StorageLocation,
     Supplier,
 )
+from lims.queries import without_bookkeeping
 
 
 def lot_list() -> QuerySet[StockLot]:
     """Lots with their chemical, supplier and location (one query for a page of lots)."""
-    return StockLot.objects.select_related("chemical", "supplier", "location__parent__parent__parent")
+    qs = StockLot.objects.select_related("chemical", "supplier", "location__parent__parent__parent")
+    return without_bookkeeping(
+        qs,
+        "chemical",
+        "supplier",
+        "location",
+        "location__parent",
+        "location__parent__parent",
+        "location__parent__parent__parent",
+    )
 
 
 def lot_detail(pk: int) -> StockLot:
@@ -41,7 +51,17 @@ def lot_by_code(code: str) -> StockLot | None:
 
 
 def ledger() -> QuerySet[StockTransaction]:
-    return StockTransaction.objects.select_related("lot", "lot__chemical", "actor", "override_by", "batch")
+    qs = StockTransaction.objects.select_related("lot", "lot__chemical", "actor", "override_by", "batch")
+    return without_bookkeeping(qs, "lot", "lot__chemical", "actor", "override_by", "batch")
+
+
+def ledger_rows_for_api() -> QuerySet[StockTransaction]:
+    """The API's ledger (StockTransactionSerializer): the rows and the lot code, lot unit and user names they
+    print; the batch is answered as an id and the lot's chemical is not shown, so neither is joined."""
+    own = [f.name for f in StockTransaction._meta.concrete_fields]
+    return StockTransaction.objects.select_related("lot", "actor", "override_by").only(
+        *own, "lot__code", "lot__quantity_unit", "actor__username", "override_by__username"
+    )
 
 
 def ledger_of(lot: StockLot) -> QuerySet[StockTransaction]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, QuerySet
 
 from formulations import domain
 from formulations.domain import Component, CompositionError
@@ -34,6 +34,7 @@ from formulations.models import (
     StockLot,
 )
 from lims.permissions import scope_to_teams
+from lims.queries import SubqueryCount
 
 AMOUNT_UNITS: dict[str, str] = {AmountKind.MASS: "g", AmountKind.VOLUME: "mL", AmountKind.AMOUNT: "mol"}
 
@@ -241,8 +242,8 @@ def _version_prefetch() -> list[Any]:
 def recipes_for(user: Any) -> QuerySet[Recipe]:
     return scope_to_teams(
         Recipe.objects.select_related("team").annotate(
-            version_count=Count("versions", distinct=True),
-            batch_count=Count("versions__batches", distinct=True),
+            version_count=SubqueryCount(RecipeVersion.objects.filter(recipe=OuterRef("pk"))),
+            batch_count=SubqueryCount(Batch.objects.filter(recipe_version__recipe=OuterRef("pk"))),
         ),
         user,
     ).order_by("name")
@@ -252,7 +253,7 @@ def versions_for(user: Any) -> QuerySet[RecipeVersion]:
     return scope_to_teams(
         RecipeVersion.objects.select_related("recipe", "recipe__team", "derived_from", "derived_from__recipe")
         .prefetch_related(*_version_prefetch())
-        .annotate(batch_count=Count("batches", distinct=True)),
+        .annotate(batch_count=SubqueryCount(Batch.objects.filter(recipe_version=OuterRef("pk")))),
         user,
         "recipe__team",
     ).order_by("recipe__name", "-number")
@@ -275,8 +276,8 @@ def steps_for(user: Any) -> QuerySet[ProcessStep]:
 def batches_for(user: Any) -> QuerySet[Batch]:
     return scope_to_teams(
         Batch.objects.select_related("recipe_version", "recipe_version__recipe", "operator", "team").annotate(
-            flagged_count=Count("components", filter=Q(components__flagged=True), distinct=True),
-            membrane_count=Count("membranes", distinct=True),
+            flagged_count=SubqueryCount(BatchComponent.objects.filter(batch=OuterRef("pk"), flagged=True)),
+            membrane_count=SubqueryCount(Membrane.objects.filter(batch=OuterRef("pk"))),
         ),
         user,
     ).order_by("-started_at", "-id")

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from formulations import selectors_inventory as selectors
 from formulations.csv_import import COLUMNS, CsvImportError, receive_delivery
-from formulations.filters_inventory import ChemicalFilter, StockLotFilter
+from formulations.filters_inventory import ChemicalFilter, StockLotFilter, SupplierFilter
 from formulations.forms_inventory import (
     AdjustForm,
     BulkReceiveForm,
@@ -36,6 +36,7 @@ from formulations.forms_inventory import (
 from formulations.models import Chemical, StockLot, StorageLocation, Supplier
 from formulations.services import inventory as services
 from lims.errors import ConflictError, DomainError
+from lims.listing import Sorting
 from lims.models import Role
 from lims.permissions import team_ids_for
 
@@ -56,24 +57,32 @@ def _page(request: HttpRequest, qs: Any) -> Any:
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 # --------------------------------------------------------------------------------------------------- lots
+
+
+LOT_SORTS = {
+    "code": "code",
+    "chemical": "chemical__name",
+    "on_hand": "quantity_on_hand",
+    "status": "status",
+    "location": "location__name",
+    "supplier": "supplier__name",
+    "received": "received_on",
+    "expires": "expires_on",
+}
 
 
 @login_required
 def lot_list(request: HttpRequest) -> HttpResponse:
     filterset = StockLotFilter(request.GET or None, queryset=selectors.lot_list())
     qs = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.lot_list()
-    page = _page(request, qs)
+    sorting = Sorting(request, LOT_SORTS, "-received")
+    page = _page(request, sorting.apply(qs))
     context = {
         "filter": filterset,
         "page": page,
-        "query": _query_without_page(request),
+        "query": sorting.query,
+        "sorting": sorting,
         "can_write": _can_write(request),
     }
     return render(request, "formulations/inventory/lot_list.html", context)
@@ -84,11 +93,27 @@ def lot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lot = get_object_or_404(selectors.lot_list(), pk=pk)
     context = {
         "lot": lot,
-        "ledger": selectors.ledger_of(lot),
+        "ledger": _ledger_for(request, lot),
         "can_write": _can_write(request),
         "history": lot.history.select_related("history_user").order_by("-history_date")[:20],  # type: ignore[attr-defined]
     }
     return render(request, "formulations/inventory/lot_detail.html", context)
+
+
+def _ledger_for(request: HttpRequest, lot: StockLot) -> list[Any]:
+    """The lot's ledger (shared inventory), without the codes of other teams' batches (team records)."""
+    from formulations.models import Batch
+    from lims.permissions import scope_to_teams
+
+    rows = list(selectors.ledger_of(lot))
+    batch_ids = {tx.batch_id for tx in rows if tx.batch_id is not None}
+    visible = set(
+        scope_to_teams(Batch.objects.filter(pk__in=batch_ids), request.user).values_list("pk", flat=True)
+    )
+    for tx in rows:
+        if tx.batch_id is not None and tx.batch_id not in visible:
+            tx.batch = None  # shown as a plain draw: which batch it fed is another team's record
+    return rows
 
 
 @login_required
@@ -333,10 +358,23 @@ def chemical_list(request: HttpRequest) -> HttpResponse:
         if filterset.is_bound and filterset.is_valid()
         else selectors.chemical_list().order_by("name")
     )
+    sorting = Sorting(
+        request,
+        {
+            "name": "name",
+            "cas": "cas_number",
+            "role": "role",
+            "molar_mass": "molar_mass",
+            "density": "density",
+            "on_hand": "on_hand_g",
+        },
+        "name",
+    )
     context = {
         "filter": filterset,
-        "page": _page(request, qs),
-        "query": _query_without_page(request),
+        "page": _page(request, sorting.apply(qs)),
+        "query": sorting.query,
+        "sorting": sorting,
         "can_write": _can_write(request),
     }
     return render(request, "formulations/inventory/chemical_list.html", context)
@@ -390,7 +428,18 @@ def chemical_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 def supplier_list(request: HttpRequest) -> HttpResponse:
-    context = {"suppliers": selectors.supplier_list(), "can_write": _can_write(request)}
+    filterset = SupplierFilter(request.GET or None, queryset=selectors.supplier_list())
+    qs = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.supplier_list()
+    sorting = Sorting(request, {"name": "name", "website": "website", "lots": "lot_count"}, "name")
+    page = _page(request, sorting.apply(qs))
+    context = {
+        "suppliers": page.object_list,
+        "page": page,
+        "filter": filterset,
+        "sorting": sorting,
+        "query": sorting.query,
+        "can_write": _can_write(request),
+    }
     return render(request, "formulations/inventory/supplier_list.html", context)
 
 
@@ -430,11 +479,13 @@ def location_tree(request: HttpRequest) -> HttpResponse:
 @login_required
 def location_detail(request: HttpRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(StorageLocation.objects.select_related("parent__parent__parent"), pk=pk)
+    sorting = Sorting(request, LOT_SORTS, "code")
     context = {
         "location": location,
         "children": location.children.order_by("name"),
-        "page": _page(request, selectors.lots_in_location(location)),
-        "query": "",
+        "page": _page(request, sorting.apply(selectors.lots_in_location(location))),
+        "query": sorting.query,
+        "sorting": sorting,
         "can_write": _can_write(request),
     }
     return render(request, "formulations/inventory/location_detail.html", context)

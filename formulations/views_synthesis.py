@@ -32,6 +32,7 @@ from formulations.filters_synthesis import (
 from formulations.models import Batch, Chemical, LotStatus, Mould, RecipeVersion, StockLot
 from formulations.services import synthesis as svc
 from lims.errors import DomainError
+from lims.listing import Sorting
 from lims.models import Attachment
 from lims.units import UnitError, parse_c_rate, parse_quantity
 
@@ -45,6 +46,24 @@ def add_service_error(form: forms.Form, exc: DomainError) -> None:
             form.add_error(name, message)
             return
     form.add_error(None, message)
+
+
+def _require_writer(request: HttpRequest, team_id: int | None = None) -> None:
+    """Forms that write need the researcher role (in the record's team, or in some team for a new record):
+    a viewer is refused the form itself, not only its submission (the services check again)."""
+    from django.core.exceptions import PermissionDenied
+
+    from lims.models import Role
+    from lims.permissions import has_role, team_ids_for
+
+    user = request.user
+    allowed = (
+        has_role(user, team_id, Role.RESEARCHER)
+        if team_id is not None
+        else bool(user.is_staff or team_ids_for(user, Role.RESEARCHER))
+    )
+    if not allowed:
+        raise PermissionDenied("You need the researcher role in this team to record this.")
 
 
 def _page(request: HttpRequest, qs: QuerySet[Any], size: int = 50) -> Any:
@@ -65,7 +84,12 @@ def _fmt(value: float | None, digits: int = 4, unit: str = "") -> str:
 @login_required
 def recipe_list(request: HttpRequest) -> HttpResponse:
     filterset = RecipeFilter(request.GET, request=request, queryset=sel.recipes_for(request.user))
-    page = _page(request, filterset.qs)
+    sorting = Sorting(
+        request,
+        {"name": "name", "team": "team__name", "versions": "version_count", "batches": "batch_count"},
+        "name",
+    )
+    page = _page(request, sorting.apply(filterset.qs))
     rows = [
         {
             "url": reverse("formulations:recipe-detail", args=[r.pk]),
@@ -79,7 +103,16 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
         {
             "title": "Recipes",
             "filter": filterset,
-            "headers": ["Recipe", "Team", "Versions", "Batches", "Description"],
+            "headers": sorting.headers(
+                [
+                    ("name", "Recipe"),
+                    ("team", "Team"),
+                    ("versions", "Versions"),
+                    ("batches", "Batches"),
+                    (None, "Description"),
+                ]
+            ),
+            "sorting": sorting,
             "rows": rows,
             "page": page,
             "actions": [
@@ -93,6 +126,7 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
 def _recipe_editor(
     request: HttpRequest, *, version: RecipeVersion | None, initial: tuple[list[Any], list[Any]] = ([], [])
 ) -> HttpResponse:
+    _require_writer(request, version.recipe.team_id if version is not None else None)
     user = request.user
     data = request.POST if request.method == "POST" else None
     recipe_form = fs.RecipeForm(data, user=user, prefix="recipe") if version is None else None
@@ -303,7 +337,21 @@ def composition_lines(comp: dict[str, Any]) -> list[str]:
 @login_required
 def batch_list(request: HttpRequest) -> HttpResponse:
     filterset = BatchFilter(request.GET, request=request, queryset=sel.batches_for(request.user))
-    page = _page(request, filterset.qs)
+    sorting = Sorting(
+        request,
+        {
+            "code": "code",
+            "recipe": ("recipe_version__recipe__name", "recipe_version__number"),
+            "operator": "operator__username",
+            "started": "started_at",
+            "status": "status",
+            "scale": "scale_factor",
+            "flagged": "flagged_count",
+            "membranes": "membrane_count",
+        },
+        "-started",
+    )
+    page = _page(request, sorting.apply(filterset.qs))
     rows = [
         {
             "url": reverse("formulations:batch-detail", args=[b.pk]),
@@ -326,7 +374,19 @@ def batch_list(request: HttpRequest) -> HttpResponse:
         {
             "title": "Synthesis batches",
             "filter": filterset,
-            "headers": ["Batch", "Recipe", "Operator", "Started", "Status", "Scale", "Flagged", "Membranes"],
+            "headers": sorting.headers(
+                [
+                    ("code", "Batch"),
+                    ("recipe", "Recipe"),
+                    ("operator", "Operator"),
+                    ("started", "Started"),
+                    ("status", "Status"),
+                    ("scale", "Scale"),
+                    ("flagged", "Flagged"),
+                    ("membranes", "Membranes"),
+                ]
+            ),
+            "sorting": sorting,
             "rows": rows,
             "page": page,
             "actions": [("Log a synthesis", reverse("formulations:batch-log"))],
@@ -338,6 +398,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def batch_log(request: HttpRequest) -> HttpResponse:
     """Pick a recipe version and batch size -> the scaled amounts appear -> enter what was weighed, from which lot."""
+    _require_writer(request)
     versions = sel.versions_for(request.user)
     size_form = fs.BatchSizeForm(request.GET or None, versions=versions)
     context: dict[str, Any] = {"size_form": size_form, "form": None}
@@ -494,7 +555,10 @@ def mould_list(request: HttpRequest) -> HttpResponse:
             return redirect("formulations:mould-list")
         except DomainError as exc:
             add_service_error(form, exc)
-    page = _page(request, sel.moulds_all())
+    sorting = Sorting(
+        request, {"name": "name", "shape": "shape", "area": "area", "material": "material"}, "name"
+    )
+    page = _page(request, sorting.apply(sel.moulds_all()))
     rows = [
         {"url": "", "cells": [m.name, m.get_shape_display(), f"{m.area:g} cm²", m.material, m.membrane_count]}
         for m in page
@@ -504,7 +568,16 @@ def mould_list(request: HttpRequest) -> HttpResponse:
         "formulations/synthesis/list.html",
         {
             "title": "Moulds",
-            "headers": ["Mould", "Shape", "Area", "Material", "Membranes"],
+            "headers": sorting.headers(
+                [
+                    ("name", "Mould"),
+                    ("shape", "Shape"),
+                    ("area", "Area"),
+                    ("material", "Material"),
+                    (None, "Membranes"),
+                ]
+            ),
+            "sorting": sorting,
             "rows": rows,
             "page": page,
             "create_form": form,
@@ -517,7 +590,20 @@ def mould_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def membrane_list(request: HttpRequest) -> HttpResponse:
     filterset = MembraneFilter(request.GET, request=request, queryset=sel.membranes_for(request.user))
-    page = _page(request, filterset.qs)
+    sorting = Sorting(
+        request,
+        {
+            "code": "code",
+            "batch": "batch__code",
+            "recipe": ("batch__recipe_version__recipe__name", "batch__recipe_version__number"),
+            "mould": "mould__name",
+            "thickness": "thickness_from_mass",
+            "filler": "filler_fraction",
+            "cured": "cured_at",
+        },
+        "-cured",
+    )
+    page = _page(request, sorting.apply(filterset.qs))
     rows = [
         {
             "url": reverse("formulations:membrane-detail", args=[m.pk]),
@@ -539,7 +625,18 @@ def membrane_list(request: HttpRequest) -> HttpResponse:
         {
             "title": "Membranes",
             "filter": filterset,
-            "headers": ["Membrane", "Batch", "Recipe", "Mould", "Thickness", "Filler", "Cured"],
+            "headers": sorting.headers(
+                [
+                    ("code", "Membrane"),
+                    ("batch", "Batch"),
+                    ("recipe", "Recipe"),
+                    ("mould", "Mould"),
+                    ("thickness", "Thickness"),
+                    ("filler", "Filler"),
+                    ("cured", "Cured"),
+                ]
+            ),
+            "sorting": sorting,
             "rows": rows,
             "page": page,
             "actions": [
@@ -553,6 +650,7 @@ def membrane_list(request: HttpRequest) -> HttpResponse:
 def _product_form(
     request: HttpRequest, *, form: forms.Form, title: str, preview_url: str, save: Any
 ) -> HttpResponse:
+    _require_writer(request)
     if request.method == "POST" and form.is_valid():
         try:
             obj = save(form.cleaned_data)
@@ -681,6 +779,14 @@ def membrane_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "formulations/synthesis/detail.html",
         {
             "title": f"Membrane {membrane.code}",
+            "record": membrane,
+            "actions": [
+                (
+                    "Assemble a cell with this membrane",
+                    reverse("cells:cell-assemble") + f"?membrane={membrane.pk}",
+                ),
+                ("Where used", reverse("cells:where-used") + f"?membrane={membrane.pk}"),
+            ],
             "props": props,
             "form": form,
             "form_title": "Measured thickness",
@@ -695,7 +801,18 @@ def membrane_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def pellet_list(request: HttpRequest) -> HttpResponse:
     filterset = PelletFilter(request.GET, request=request, queryset=sel.pellets_for(request.user))
-    page = _page(request, filterset.qs)
+    sorting = Sorting(
+        request,
+        {
+            "code": "code",
+            "lot": "lot__code",
+            "pressing": "press_pressure",
+            "sintering": "sinter_temperature",
+            "made": "made_at",
+        },
+        "-made",
+    )
+    page = _page(request, sorting.apply(filterset.qs))
     rows = [
         {
             "url": reverse("formulations:pellet-detail", args=[p.pk]),
@@ -716,7 +833,17 @@ def pellet_list(request: HttpRequest) -> HttpResponse:
         {
             "title": "Pellets",
             "filter": filterset,
-            "headers": ["Pellet", "Powder lot", "Pressing", "Sintering", "Density", "Relative density"],
+            "headers": sorting.headers(
+                [
+                    ("code", "Pellet"),
+                    ("lot", "Powder lot"),
+                    ("pressing", "Pressing"),
+                    ("sintering", "Sintering"),
+                    (None, "Density"),
+                    (None, "Relative density"),
+                ]
+            ),
+            "sorting": sorting,
             "rows": rows,
             "page": page,
             "actions": [("Make a pellet", reverse("formulations:pellet-create"))],
@@ -799,7 +926,12 @@ def pellet_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "Relative density",
             "—"
             if p.relative_density is None
-            else f"{p.relative_density * 100:.1f}% of {d['theoretical_density_g_per_cm3']:g} g/cm³",
+            else f"{p.relative_density * 100:.1f}%"
+            + (
+                f" of {d['theoretical_density_g_per_cm3']:g} g/cm³"
+                if d["theoretical_density_g_per_cm3"]
+                else " (computed at creation; the theoretical density of the powder is no longer recorded)"
+            ),
             "",
         ),
         (
@@ -810,7 +942,14 @@ def pellet_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ("Notes", p.notes or "—", ""),
     ]
     return render(
-        request, "formulations/synthesis/detail.html", {"title": f"Pellet {p.code}", "props": props}
+        request,
+        "formulations/synthesis/detail.html",
+        {
+            "title": f"Pellet {p.code}",
+            "record": p,
+            "props": props,
+            "actions": [("Where used", reverse("cells:where-used") + f"?pellet={p.pk}")],
+        },
     )
 
 
@@ -820,7 +959,12 @@ def pellet_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def electrode_list(request: HttpRequest) -> HttpResponse:
     filterset = ElectrodeFilter(request.GET, request=request, queryset=sel.electrodes_for(request.user))
-    page = _page(request, filterset.qs)
+    sorting = Sorting(
+        request,
+        {"code": "code", "active": "active_lot__chemical__name", "area": "area", "made": "made_at"},
+        "-made",
+    )
+    page = _page(request, sorting.apply(filterset.qs))
     rows = []
     for e in page:
         d = sel.electrode_derived(e)
@@ -842,7 +986,16 @@ def electrode_list(request: HttpRequest) -> HttpResponse:
         {
             "title": "Electrodes",
             "filter": filterset,
-            "headers": ["Electrode", "Active material", "Area", "Active mass", "1 C current"],
+            "headers": sorting.headers(
+                [
+                    ("code", "Electrode"),
+                    ("active", "Active material"),
+                    ("area", "Area"),
+                    (None, "Active mass"),
+                    (None, "1 C current"),
+                ]
+            ),
+            "sorting": sorting,
             "rows": rows,
             "page": page,
             "actions": [("Make an electrode", reverse("formulations:electrode-create"))],
@@ -933,6 +1086,8 @@ def electrode_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "formulations/synthesis/detail.html",
         {
             "title": f"Electrode {e.code}",
+            "record": e,
+            "actions": [("Where used", reverse("cells:where-used") + f"?electrode={e.pk}")],
             "props": props,
             "form": form,
             "form_title": "Current for a C-rate",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from lims.models import ApiToken, Membership, Team, User
+from lims.models import ApiToken, Attachment, Membership, Team, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,6 +22,23 @@ class TeamAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(SimpleHistoryAdmin):
+    """Memberships are edited inline with their team or user; listed here so that their history can be read."""
+
+    list_display = ["user", "team", "role"]
+    list_filter = ["role", "team"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(SimpleHistoryAdmin):
+    """Files attached to records (served to their teams by the app's views, never from here)."""
+
+    list_display = ["caption", "kind", "team", "content_type", "object_id", "created_at"]
+    list_filter = ["kind"]
+    readonly_fields = ["file", "content_type", "object_id", "team", "created_at", "created_by"]
 
 
 @admin.register(ApiToken)

@@ -4,7 +4,8 @@ Every model of every app declares ``history = AuditedHistory()`` (or inherits it
 Changes made during a web request are attributed to the request's user by simple-history's middleware (a DRF token
 user included: DRF sets the user on the underlying request). Changes made by services outside a request (Celery
 tasks, management commands) are attributed with ``acting_as(user, reason=..., via=...)``. History rows are
-append-only: the historical model refuses updates and deletes (``ImmutableHistory``).
+append-only: the historical model refuses updates and deletes (``ImmutableHistory``), one row or in bulk (its
+querysets, ``Model.history.filter(...).delete()`` included).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 
@@ -48,10 +50,33 @@ class HistoryImmutableError(RuntimeError):
     pass
 
 
+class _NoBulkChanges:
+    """Queryset methods that would change or remove history rows in bulk, refused."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise HistoryImmutableError("history rows cannot be changed")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise HistoryImmutableError("history rows cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise HistoryImmutableError("history rows cannot be deleted")
+
+
+class ImmutableRowsQuerySet(_NoBulkChanges, models.QuerySet):  # type: ignore[misc]
+    """The default manager's querysets of a historical model."""
+
+
+class ImmutableHistoryQuerySet(_NoBulkChanges, HistoricalQuerySet):  # type: ignore[misc]
+    """The querysets of ``Model.history``."""
+
+
 class ImmutableHistory(models.Model):
     """Base of every historical model: a history row is written once and never changed by the application."""
 
     history_via = models.CharField(max_length=40, blank=True, default="")
+
+    objects = models.Manager.from_queryset(ImmutableRowsQuerySet)()
 
     class Meta:
         abstract = True
@@ -70,6 +95,7 @@ class AuditedHistory(HistoricalRecords):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("bases", [ImmutableHistory])
+        kwargs.setdefault("historical_queryset", ImmutableHistoryQuerySet)
         super().__init__(**kwargs)
 
     def get_history_user(self, instance: Any) -> Any:
@@ -87,6 +113,14 @@ class AuditedHistory(HistoricalRecords):
             return reason
         ctx = _current.get()
         return ctx.reason if ctx is not None else None
+
+    def post_save(self, instance: Any, created: bool, using: Any = None, **kwargs: Any) -> None:
+        """A save of excluded fields only (a login writing ``last_login``, a token its ``last_used_at``)
+        changes nothing the trail tracks: no history row, rather than a row that records nothing."""
+        update_fields = kwargs.get("update_fields")
+        if not created and update_fields and set(update_fields) <= set(self.excluded_fields):
+            return
+        super().post_save(instance, created, using=using, **kwargs)
 
     def create_historical_record(self, instance: Any, history_type: Any, using: Any = None) -> Any:
         instance._history_via = _via_for_current_change()

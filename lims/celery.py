@@ -13,7 +13,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.task(name="lims.ping")
+@app.task(name="lims.ping", ignore_result=False)
 def ping() -> str:
     """Health check: a worker that answers proves the broker and the worker are alive."""
     return "pong"

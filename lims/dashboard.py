@@ -1,8 +1,8 @@
 """What the home page shows; each app contributes panels and quick actions through a registered section.
 
 A section is a function ``user -> {"panels": [...], "quick_actions": [...]}``; a panel is a dict with title,
-headers, rows (each {"cells": [...], "url": ...}) and an empty text. Sections run selectors, never raw queries in
-templates.
+headers, rows (each {"cells": [...], "url": ...}), an empty text and optionally "wide" (spans two columns).
+Sections run selectors, never raw queries in templates.
 """
 
 from __future__ import annotations

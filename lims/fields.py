@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from lims.units import DIMENSIONS, UnitError, parse_quantity
@@ -94,7 +94,8 @@ class QuantityFormField(forms.Field):
         self.allow_negative = allow_negative
         self.allow_zero = allow_zero
         kwargs.setdefault("widget", QuantityInput(unit, dimension))
-        kwargs.setdefault("help_text", f"{DIMENSIONS[dimension][1]}, e.g. '1.5 {unit}'")
+        typed = unit.replace("**", "^")  # what a person types: "cm^2", not Python's "cm**2"
+        kwargs.setdefault("help_text", f"{DIMENSIONS[dimension][1]}, e.g. '1.5 {typed}'")
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
@@ -117,20 +118,6 @@ class QuantityFormField(forms.Field):
             raise ValidationError(str(exc), code="unit") from None
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "example": "3.74 g"},
-            {"type": "number"},
-            {
-                "type": "object",
-                "properties": {"magnitude": {"type": "number"}, "unit": {"type": "string"}},
-                "required": ["magnitude", "unit"],
-            },
-        ]
-    },
-    component_name="QuantityInput",
-)
 class QuantitySerializerField(serializers.Field):
     """Reads "3.74 g", a number in the canonical unit, or {"magnitude", "unit"}; writes {"magnitude", "unit"}."""
 
@@ -165,3 +152,28 @@ class QuantitySerializerField(serializers.Field):
         if value is None:
             return None
         return {"magnitude": float(value), "unit": self.unit}
+
+
+class QuantitySerializerFieldSchema(OpenApiSerializerFieldExtension):
+    """OpenAPI of a quantity: what is accepted (text, a bare number, {"magnitude", "unit"}) differs from what is
+    answered (always {"magnitude", "unit"} in the field's unit, or null when there is no value)."""
+
+    target_class = "lims.fields.QuantitySerializerField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        field = self.target
+        answered = {
+            "type": "object",
+            "properties": {
+                "magnitude": {"type": "number"},
+                "unit": {"type": "string", "example": field.unit},
+            },
+            "required": ["magnitude", "unit"],
+        }
+        if direction == "response":
+            # a read-only quantity mirrors a model column that may be empty
+            return {**answered, "nullable": True} if field.allow_null or field.read_only else answered
+        accepted: dict[str, Any] = {
+            "oneOf": [{"type": "string", "example": f"3.74 {field.unit}"}, {"type": "number"}, answered]
+        }
+        return {**accepted, "nullable": True} if field.allow_null else accepted

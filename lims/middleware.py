@@ -1,4 +1,9 @@
-"""A strict Content-Security-Policy: no inline scripts, nothing from other origins."""
+"""A strict Content-Security-Policy: no inline scripts, nothing from other origins; files leave as inert downloads.
+
+Any response sent as an attachment (raw instrument files, Parquet, CSV exports, photos and other attached files)
+gets a sandboxing policy instead of the page policy, and a content type a browser would execute or render as a
+document (HTML, SVG, XML, JavaScript: an uploaded file can be anything) is replaced by application/octet-stream.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,30 @@ CSP = (
 )
 
 
+#: the policy of a downloaded file: nothing may run or load, even if a browser were to display it
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+ACTIVE_CONTENT_TYPES = (
+    "text/html",
+    "application/xhtml",
+    "image/svg",
+    "text/xml",
+    "application/xml",
+    "javascript",
+)
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if response.headers.get("Content-Disposition", "").startswith("attachment"):
+            response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            ctype = response.headers.get("Content-Type", "").lower()
+            if any(t in ctype for t in ACTIVE_CONTENT_TYPES):
+                response.headers["Content-Type"] = "application/octet-stream"
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response

@@ -167,6 +167,8 @@ def parse_quantity(
     magnitude = float(converted.magnitude)
     if math.isnan(magnitude) or math.isinf(magnitude):
         raise UnitError(f"expected a finite number for {noun}, got {original}")
+    if dimension == "temperature" and float(converted.to("K").magnitude) < 0:
+        raise UnitError(f"A temperature cannot be below absolute zero (0 K = -273.15 degC): {original}")
     if magnitude < 0 and not allow_negative:
         raise UnitError(f"{noun[0].upper()}{noun[1:]} cannot be negative: {original}")
     if magnitude == 0 and not allow_zero:

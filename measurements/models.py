@@ -104,6 +104,7 @@ class Upload(TeamOwned):
         constraints = [
             models.UniqueConstraint(fields=["team", "sha256"], name="upload_unique_bytes_per_team")
         ]
+        indexes = [models.Index(fields=["team", "-created_at"], name="upload_team_created")]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.sha256[:10]})"
@@ -136,7 +137,10 @@ class Measurement(TeamOwned):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["cell", "technique"])]
+        indexes = [
+            models.Index(fields=["cell", "technique"]),
+            models.Index(fields=["team", "-created_at"], name="measurement_team_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.technique} #{self.pk}"
@@ -246,7 +250,14 @@ class DerivedProperty(TeamOwned):
                 fields=["subject_key", "name", "method_version"], name="derived_property_unique_per_method"
             )
         ]
-        indexes = [models.Index(fields=["name", "cell"]), models.Index(fields=["team", "name"])]
+        indexes = [
+            models.Index(fields=["name", "cell"]),
+            # the API list (cursor on -id) filtered by name (replaces the index on team, name, which it
+            # covers), and the page (newest computed first)
+            models.Index(fields=["team", "name", "-id"], name="derived_team_name_id"),
+            models.Index(fields=["team", "-computed_at", "-id"], name="derived_team_computed"),
+            models.Index(fields=["team", "temperature"], name="derived_team_temperature"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} = {self.value:g} {self.unit}"

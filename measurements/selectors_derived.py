@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from lims.permissions import scope_to_teams
+from lims.queries import without_bookkeeping
 from measurements import storage
 from measurements.analysis._common import K_B_EV_PER_K
 from measurements.analysis.eis import parse_circuit
@@ -33,6 +34,37 @@ def derived_properties(user: Any) -> QuerySet[DerivedProperty]:
         "pellet",
         "measurement",
         "series",
+    )
+    qs = without_bookkeeping(
+        qs,
+        "cell",
+        "membrane",
+        "membrane__batch",
+        "membrane__batch__recipe_version",
+        "membrane__batch__recipe_version__recipe",
+        "pellet",
+        "measurement",
+        "series",
+    )
+    return scope_to_teams(qs, user)
+
+
+def derived_rows_for_api(user: Any) -> QuerySet[DerivedProperty]:
+    """The API's list (DerivedPropertySerializer): the property's own columns and, of the joined records, only
+    what its cell code, electrolyte label and filler content print. The measurement and series are answered as
+    ids, so they are not joined (a measurement row carries its parser metadata as JSON, parsed per row)."""
+    own = [f.name for f in DerivedProperty._meta.concrete_fields]
+    qs = DerivedProperty.objects.select_related(
+        "cell", "membrane__batch__recipe_version__recipe", "pellet"
+    ).only(
+        *own,
+        "cell__code",
+        "membrane__filler_fraction",
+        "membrane__batch__filler_fraction",
+        "membrane__batch__recipe_version__number",
+        "membrane__batch__recipe_version__filler_fraction",
+        "membrane__batch__recipe_version__recipe__name",
+        "pellet__code",
     )
     return scope_to_teams(qs, user)
 
@@ -487,3 +519,78 @@ def nyquist_csv_rows(measurement: Measurement) -> Iterable[list[Any]]:
             "" if zf is None else zf[k].real,
             "" if zf is None else zf[k].imag,
         ]
+
+
+# ------------------------------------------------------------------------------------------------ per cell
+#: the numbers a researcher looks for first, in the order shown (cell page, dashboard "cells on test")
+HEADLINE_NAMES: tuple[str, ...] = (
+    derive.CONDUCTIVITY,
+    derive.CONDUCTIVITY_20C,
+    derive.ACTIVATION_ENERGY,
+    derive.TRANSFERENCE,
+    derive.WINDOW,
+    derive.CCD,
+    derive.OVERPOTENTIAL,
+    derive.SYMMETRIC_LIFETIME,
+    derive.INTERFACIAL_RESISTANCE,
+    derive.DISCHARGE_REFERENCE,
+    derive.DISCHARGE_LAST,
+    derive.RETENTION,
+    derive.CE_MEAN_EX_FIRST,
+    derive.RATE_RECOVERY,
+)
+#: the one number per cell the dashboard shows for a cell on test, by preference
+ON_TEST_NAMES: tuple[str, ...] = (
+    derive.OVERPOTENTIAL,
+    derive.DISCHARGE_LAST,
+    derive.CONDUCTIVITY,
+    derive.CCD,
+    derive.WINDOW,
+)
+
+
+def cell_headline(user: Any, cell_id: int) -> list[DerivedProperty]:
+    """The cell's headline derived properties (its own and its series'), ordered by HEADLINE_NAMES, then by
+    temperature and measurement (one query)."""
+    rows = list(
+        derived_properties(user)
+        .filter(cell_id=cell_id, name__in=HEADLINE_NAMES)
+        .order_by("temperature", "measurement_id", "id")
+    )
+    rank = {name: k for k, name in enumerate(HEADLINE_NAMES)}
+    return sorted(rows, key=lambda r: rank[r.name])
+
+
+def latest_on_test_value(user: Any, cell_ids: Iterable[int]) -> dict[int, str]:
+    """cell id -> "overpotential 412 mV" (or the latest capacity, conductivity...), in one query."""
+    ids = list(cell_ids)
+    if not ids:
+        return {}
+    rank = {name: k for k, name in enumerate(ON_TEST_NAMES)}
+    best: dict[int, DerivedProperty] = {}
+    rows = (
+        scope_to_teams(DerivedProperty.objects.all(), user)
+        .filter(cell_id__in=ids, name__in=ON_TEST_NAMES)
+        .only("id", "cell_id", "name", "value", "unit", "computed_at")
+        .order_by("-computed_at", "-id")
+    )
+    for r in rows:
+        assert r.cell_id is not None
+        held = best.get(r.cell_id)
+        if held is None or rank[r.name] < rank[held.name]:
+            best[r.cell_id] = r
+    return {cid: f"{label_of(r.name)} {r.value:.4g} {r.unit}".strip() for cid, r in best.items()}
+
+
+def derived_search_q(text: str) -> Q:
+    """A search of the derived-property list: the property's name or label, the cell or sample, the method."""
+    lowered = text.lower()
+    names = [name for name, label in derive.PROPERTY_LABELS.items() if lowered in label.lower()]
+    return (
+        Q(name__icontains=text.replace(" ", "_"))
+        | Q(name__in=names)
+        | Q(cell__code__icontains=text)
+        | Q(membrane__code__icontains=text)
+        | Q(pellet__code__icontains=text)
+        | Q(method__icontains=text)
+    )

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from cells.models import Cell
 from formulations.models import Membrane, Pellet
 from lims.permissions import scope_to_teams
+from lims.queries import without_bookkeeping
 from measurements import storage
 from measurements.models import CycleSummary, Instrument, Measurement, Stage, Upload
 
@@ -33,6 +34,21 @@ def uploads_for(user: Any, *, instrument_token: bool = False) -> QuerySet[Upload
     qs = Upload.objects.select_related(
         "cell", "membrane", "pellet", "instrument", "uploaded_by", "measurement"
     )
+    qs = without_bookkeeping(qs, "cell", "membrane", "pellet", "instrument", "uploaded_by", "measurement")
+    return _visible_uploads(qs, user, instrument_token=instrument_token)
+
+
+def upload_status_for(user: Any, *, instrument_token: bool = False) -> QuerySet[Upload]:
+    """What the upload API answers (UploadStatusSerializer): the upload, its cell's code and its measurement's id.
+
+    Instruments poll this after every file: it reads one row and two keys, not the six joined records (and the
+    measurement's JSON metadata) of the upload pages."""
+    own = [f.name for f in Upload._meta.concrete_fields]
+    qs = Upload.objects.select_related("cell", "measurement").only(*own, "cell__code", "measurement__id")
+    return _visible_uploads(qs, user, instrument_token=instrument_token)
+
+
+def _visible_uploads(qs: QuerySet[Upload], user: Any, *, instrument_token: bool) -> QuerySet[Upload]:
     if instrument_token or getattr(user, "is_instrument", False):
         return qs.filter(uploaded_by=user)
     return scope_to_teams(qs, user)
@@ -40,7 +56,7 @@ def uploads_for(user: Any, *, instrument_token: bool = False) -> QuerySet[Upload
 
 def measurements_for(user: Any) -> QuerySet[Measurement]:
     qs = Measurement.objects.select_related("cell", "membrane", "pellet", "upload")
-    return scope_to_teams(qs, user)
+    return scope_to_teams(without_bookkeeping(qs, "cell", "membrane", "pellet", "upload"), user)
 
 
 def instruments_for(user: Any) -> QuerySet[Instrument]:
@@ -168,14 +184,22 @@ FIGURE_TITLES = {
     "bode": "Bode plot",
     "voltage-time": "Voltage and current vs time",
     "capacity-cycle": "Capacity and Coulombic efficiency vs cycle",
+    "chronoamperometry": "Chronoamperometry",
+    "lsv": "Linear sweep voltammetry",
+    "rate-capability": "Rate capability",
 }
 
 
 def figure_kinds(measurement: Measurement) -> list[str]:
+    """The plots a measurement's columns and technique allow (no query: the API lists them for every row)."""
     cols = set(measurement.columns)
     kinds = []
     if {"freq_Hz", "z_re_ohm", "z_im_ohm"} <= cols:
         kinds += ["nyquist", "bode"]
+    if measurement.technique == "CA" and {"time_s", "current_A"} <= cols:
+        return [*kinds, "chronoamperometry"]
+    if measurement.technique == "LSV" and {"voltage_V", "current_A"} <= cols:
+        return [*kinds, "lsv"]
     if {"time_s", "voltage_V"} <= cols and measurement.technique not in ("PEIS", "GEIS"):
         kinds.append("voltage-time")
     if measurement.technique not in ("PEIS", "GEIS") and "current_A" in cols and "time_s" in cols:
@@ -183,15 +207,65 @@ def figure_kinds(measurement: Measurement) -> list[str]:
     return kinds
 
 
-def figure(measurement: Measurement, kind: str, *, max_points: int = 4000) -> dict[str, Any]:
-    """A Plotly figure {"data", "layout"} for the measurement page (built server-side, drawn by plots.js)."""
-    from lims.errors import DomainError
+def derived_figure_kinds(measurement: Measurement) -> list[str]:
+    """The plots that depend on what the analysis found (one query): rate capability of a full cell."""
+    from measurements.selectors_figures import rate_table
 
-    if kind not in figure_kinds(measurement):
+    return ["rate-capability"] if len(rate_table(measurement)) > 1 else []
+
+
+def figure(
+    measurement: Measurement, kind: str, *, max_points: int = 4000, fit: bool = False
+) -> dict[str, Any]:
+    """A Plotly figure {"data", "layout"} for the measurement page (built server-side, drawn by plots.js).
+
+    ``fit`` overlays the fitted equivalent circuit on the Nyquist and Bode plots. The voltage-vs-time plot marks
+    the short (or the CCD failure) the analysis found; chronoamperometry marks I0 and Iss; LSV its onset.
+    """
+    from lims.errors import DomainError
+    from measurements import selectors_figures as annotated
+
+    available = figure_kinds(measurement)
+    if kind not in available and kind not in (extra := derived_figure_kinds(measurement)):
         raise DomainError(
-            f"No '{kind}' plot for this measurement; available: {', '.join(figure_kinds(measurement))}."
+            f"No '{kind}' plot for this measurement; available: {', '.join(available + extra)}."
         )
     title = f"{FIGURE_TITLES[kind]} — {measurement.upload.original_name}"
+    if kind in ("nyquist", "bode"):
+        fig = _eis_figure(measurement, kind, title, max_points)
+        if fit:
+            freq = measurement_data(measurement, columns=["freq_Hz"], max_points=max_points)["columns"][
+                "freq_Hz"
+            ]
+            fit_traces = annotated.eis_fit_traces(measurement, freq, kind)
+            if fit_traces and kind == "nyquist":
+                fig["data"][0]["name"] = "measured"
+            fig["data"] += fit_traces
+            summary = annotated.eis_fit_summary(measurement)
+            if summary:
+                fig["layout"]["title"]["text"] += f"<br><sub>fit: {summary}</sub>"
+            fig["layout"]["legend"] = {"orientation": "h", "y": -0.25}
+            zoom = annotated.nyquist_zoom(measurement, fig["data"][0]["x"]) if kind == "nyquist" else None
+            if zoom is not None:
+                fig["layout"]["xaxis"]["range"] = zoom["x_range"]
+                fig["layout"]["yaxis"]["range"] = zoom["y_range"]
+                fig["layout"]["updatemenus"] = [zoom["menu"]]
+        return fig
+    if kind == "chronoamperometry":
+        cols = ["time_s", "current_A"] + (["voltage_V"] if "voltage_V" in measurement.columns else [])
+        data = measurement_data(measurement, columns=cols, max_points=max_points)["columns"]
+        return annotated.chronoamperometry(measurement, data, title)
+    if kind == "lsv":
+        data = measurement_data(measurement, columns=["voltage_V", "current_A"], max_points=max_points)[
+            "columns"
+        ]
+        return annotated.lsv(measurement, data, title)
+    if kind == "rate-capability":
+        return annotated.rate_capability(measurement, title)
+    return _time_or_cycle_figure(measurement, kind, title, max_points)
+
+
+def _eis_figure(measurement: Measurement, kind: str, title: str, max_points: int) -> dict[str, Any]:
     if kind == "nyquist":
         d = measurement_data(measurement, columns=["z_re_ohm", "z_im_ohm"], max_points=max_points)["columns"]
         return {
@@ -241,31 +315,45 @@ def figure(measurement: Measurement, kind: str, *, max_points: int = 4000) -> di
                 "yaxis2": {"title": {"text": "−phase / °"}, "overlaying": "y", "side": "right"},
             },
         }
+    raise AssertionError(kind)
+
+
+def _time_or_cycle_figure(measurement: Measurement, kind: str, title: str, max_points: int) -> dict[str, Any]:
+    from measurements import selectors_figures as annotated
+
     if kind == "voltage-time":
         cols = ["time_s", "voltage_V"] + (["current_A"] if "current_A" in measurement.columns else [])
         d = measurement_data(measurement, columns=cols, max_points=max_points)["columns"]
         hours = [t / 3600.0 for t in d["time_s"]]
+        # SVG traces, not WebGL: min/max downsampling keeps them small, and they draw everywhere (and export)
         traces: list[dict[str, Any]] = [
-            {"type": "scattergl", "mode": "lines", "name": "voltage", "x": hours, "y": d["voltage_V"]}
+            {"type": "scatter", "mode": "lines", "name": "voltage", "x": hours, "y": d["voltage_V"]}
         ]
         if "current_A" in d:
             traces.append(
                 {
-                    "type": "scattergl",
+                    "type": "scatter",
                     "mode": "lines",
                     "name": "current",
                     "x": hours,
                     "y": [None if c is None else c * 1e3 for c in d["current_A"]],
                     "yaxis": "y2",
+                    "line": {"width": 1, "color": "#9aa3b5"},
                 }
             )
+        marks = annotated.short_marks(measurement, 3600.0, max(hours) if hours else None)
         return {
             "data": traces,
             "layout": {
-                "title": {"text": title},
+                "title": {
+                    "text": title + (f"<br><sub>{marks['subtitle']}</sub>" if marks["subtitle"] else "")
+                },
                 "xaxis": {"title": {"text": "time / h"}},
                 "yaxis": {"title": {"text": "voltage / V"}},
                 "yaxis2": {"title": {"text": "current / mA"}, "overlaying": "y", "side": "right"},
+                "shapes": marks["shapes"],
+                "annotations": marks["annotations"],
+                "dragmode": "zoom",
             },
         }
     rows = list(
@@ -303,7 +391,12 @@ def figure(measurement: Measurement, kind: str, *, max_points: int = 4000) -> di
             "title": {"text": title},
             "xaxis": {"title": {"text": "cycle"}},
             "yaxis": {"title": {"text": "capacity / mAh"}},
-            "yaxis2": {"title": {"text": "Coulombic efficiency / %"}, "overlaying": "y", "side": "right"},
+            "yaxis2": {
+                "title": {"text": "Coulombic efficiency / %"},
+                "overlaying": "y",
+                "side": "right",
+                "tickformat": ".1f",
+            },
         },
     }
 

@@ -9,27 +9,43 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from lims.listing import Sorting
 from lims.models import Role
 from lims.permissions import has_role
 from measurements import selectors_derived as sel
 from measurements import tasks_derived
 from measurements.api.derived_views import csv_response
 from measurements.filters_derived import DerivedPropertyFilter
-from measurements.models import MeasurementSeries, Technique
+from measurements.models import MeasurementSeries, SeriesKind, Technique
 
 
 @login_required
 @require_GET
 def derived_list(request: HttpRequest) -> HttpResponse:
     filterset = DerivedPropertyFilter(request.GET, queryset=sel.derived_properties(request.user))
-    qs = filterset.qs.order_by("-computed_at", "-id") if filterset.is_valid() else filterset.queryset.none()
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    qs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    text = request.GET.get("q", "").strip()
+    if text:
+        qs = qs.filter(sel.derived_search_q(text))
+    sorting = Sorting(
+        request,
+        {
+            "property": "name",
+            "value": "value",
+            "unit": "unit",
+            "temperature": "temperature",
+            "of": ("cell__code", "membrane__code", "pellet__code"),
+            "method": "method_version",
+            "computed": "computed_at",
+        },
+        "-computed",
+    )
+    page = Paginator(sorting.apply(qs), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "measurements/derived/list.html",
@@ -37,7 +53,9 @@ def derived_list(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "page": page,
             "rows": [(r, sel.label_of(r.name), sel.subject_label(r), sel.electrolyte_label(r)) for r in page],
-            "query": query.urlencode(),
+            "query": sorting.query,
+            "sorting": sorting,
+            "q": text,
         },
     )
 
@@ -112,8 +130,29 @@ def comparison_export(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @require_GET
 def series_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(sel.series_for(request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "measurements/derived/series_list.html", {"page": page})
+    qs = sel.series_for(request.user)
+    text = request.GET.get("q", "").strip()
+    if text:
+        qs = qs.filter(Q(name__icontains=text) | Q(cell__code__icontains=text))
+    kind = request.GET.get("kind", "")
+    if kind in SeriesKind.values:
+        qs = qs.filter(kind=kind)
+    sorting = Sorting(
+        request, {"name": "name", "kind": "kind", "cell": "cell__code", "created": "created_at"}, "-created"
+    )
+    page = Paginator(sorting.apply(qs), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "measurements/derived/series_list.html",
+        {
+            "page": page,
+            "sorting": sorting,
+            "query": sorting.query,
+            "q": text,
+            "kind": kind,
+            "kinds": SeriesKind.choices,
+        },
+    )
 
 
 def _series(request: HttpRequest, pk: int) -> MeasurementSeries:

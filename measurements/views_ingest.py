@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,11 +23,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lims.errors import DomainError
 from lims.fields import QuantityFormField
+from lims.listing import Sorting
 from lims.models import Role
 from lims.permissions import has_role, team_ids_for
 from measurements import selectors_ingest as selectors
 from measurements.filters_ingest import MeasurementFilter, UploadFilter
 from measurements.models import Stage, Technique, Upload
+from measurements.selectors_derived import HEADLINE_NAMES
+from measurements.selectors_derived import label_of as derived_label
 from measurements.services import ingest
 
 
@@ -82,7 +86,7 @@ def upload_list(request: HttpRequest) -> HttpResponseBase:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def _upload_list(request: HttpRequest) -> HttpResponse:
-    form = UploadForm()
+    form = UploadForm(initial={"cell": request.GET.get("cell_code", "")})
     can_upload = bool(team_ids_for(request.user, Role.RESEARCHER)) or request.user.is_staff
     if request.method == "POST":
         from measurements.api.ingest_views import PayloadTooLarge
@@ -102,7 +106,21 @@ def _upload_list(request: HttpRequest) -> HttpResponse:
                 return redirect("measurements:upload-list")
     uploads = selectors.uploads_for(request.user)
     upload_filter = UploadFilter(request.GET, queryset=uploads)
-    page = Paginator(upload_filter.qs, 50).get_page(request.GET.get("page"))
+    sorting = Sorting(
+        request,
+        {
+            "file": "original_name",
+            "cell": ("cell__code", "membrane__code", "pellet__code"),
+            "format": "detected_format",
+            "technique": "technique",
+            "stage": "stage",
+            "size": "size_bytes",
+            "received": "created_at",
+            "by": "uploaded_by__username",
+        },
+        "-received",
+    )
+    page = Paginator(sorting.apply(upload_filter.qs), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "measurements/ingest/upload_list.html",
@@ -110,6 +128,8 @@ def _upload_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "filter": upload_filter,
             "page": page,
+            "sorting": sorting,
+            "query": sorting.query,
             "cell_codes": selectors.cell_choices(request.user),
             "can_upload": can_upload,
             "max_bytes": ingest.max_upload_bytes(),
@@ -191,11 +211,34 @@ def upload_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def measurement_list(request: HttpRequest) -> HttpResponse:
     measurement_filter = MeasurementFilter(request.GET, queryset=selectors.measurements_for(request.user))
-    page = Paginator(measurement_filter.qs, 50).get_page(request.GET.get("page"))
+    qs = measurement_filter.qs
+    text = request.GET.get("q", "").strip()
+    if text:
+        qs = qs.filter(
+            Q(upload__original_name__icontains=text)
+            | Q(cell__code__icontains=text)
+            | Q(membrane__code__icontains=text)
+            | Q(pellet__code__icontains=text)
+        )
+    sorting = Sorting(
+        request,
+        {
+            "id": "id",
+            "technique": "technique",
+            "cell": ("cell__code", "membrane__code", "pellet__code"),
+            "temperature": "temperature",
+            "rows": "row_count",
+            "format": "source_format",
+            "file": "upload__original_name",
+            "started": "started_at",
+        },
+        "-id",
+    )
+    page = Paginator(sorting.apply(qs), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "measurements/ingest/measurement_list.html",
-        {"filter": measurement_filter, "page": page},
+        {"filter": measurement_filter, "page": page, "sorting": sorting, "query": sorting.query, "q": text},
     )
 
 
@@ -216,15 +259,19 @@ def measurement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for row in selectors.cycle_rows(measurement).values()[:500]
     ]
-    plots = [
-        {
-            "kind": kind,
-            "title": selectors.FIGURE_TITLES[kind],
-            "figure_url": reverse("measurement-figure", args=[measurement.pk, kind]),
-            "csv_url": reverse("measurement-figure-csv", args=[measurement.pk, kind]),
-        }
-        for kind in selectors.figure_kinds(measurement)
-    ]
+    derived = list(measurement.derived_properties.order_by("name"))
+    fitted = any(r.parameters.get("fitted") for r in derived)
+    plots = []
+    for kind in [*selectors.figure_kinds(measurement), *selectors.derived_figure_kinds(measurement)]:
+        overlay = "?fit=1" if fitted and kind in ("nyquist", "bode") else ""
+        plots.append(
+            {
+                "kind": kind,
+                "title": selectors.FIGURE_TITLES[kind] + (" with the fitted circuit" if overlay else ""),
+                "figure_url": reverse("measurement-figure", args=[measurement.pk, kind]) + overlay,
+                "csv_url": reverse("measurement-figure-csv", args=[measurement.pk, kind]) + overlay,
+            }
+        )
     return render(
         request,
         "measurements/ingest/measurement_detail.html",
@@ -233,6 +280,8 @@ def measurement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "cycles": cycles,
             "cycle_count": measurement.cycles.count() if len(cycles) == 500 else len(cycles),
             "plots": plots,
+            "derived": [(r, derived_label(r.name)) for r in derived],
+            "headline": set(HEADLINE_NAMES),
             "csv_url": reverse("measurement-data-csv", args=[measurement.pk]),
             "parquet_url": reverse("measurement-data-parquet", args=[measurement.pk]),
             "metadata_json": json.dumps(measurement.metadata, indent=2, ensure_ascii=False)[:20000],

@@ -64,6 +64,13 @@ def _seed_series(n: int, team: Any, user: Any) -> None:
             SeriesMember.objects.create(series=series, measurement=m, order=order)
 
 
+def _make_manager(n: int, team: Any, user: Any) -> None:
+    """The audit trail is for managers: the requesting researcher becomes the team's manager."""
+    from lims.models import Membership
+
+    Membership.objects.filter(user=user, team=team).update(role="manager")
+
+
 CASES: dict[str, Case] = {
     # ---- API (router "list" actions)
     "team-list": Case(seed=_seed_teams),
@@ -90,6 +97,7 @@ CASES: dict[str, Case] = {
     "measurement-series-list": Case(seed=_seed_series),
     # ---- pages
     "home": Case(),
+    "audit-list": Case(seed=_make_manager),
     "formulations:lot-list": Case(),
     "formulations:chemical-list": Case(),
     "formulations:supplier-list": Case(),

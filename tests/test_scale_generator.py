@@ -165,6 +165,32 @@ def test_cells_measurements_and_properties_stay_inside_their_team(lab) -> None: 
     assert Cell.objects.filter(configuration="full", cathode__isnull=True).count() == 0
 
 
+def test_a_derived_property_names_the_electrolyte_and_pellets_their_theoretical_density(lab) -> None:  # type: ignore[no-untyped-def]
+    """As derive.upsert writes them: the cell's membrane or pellet on every property (the recipe, filler and
+    electrolyte filters of the derived lists depend on it); and relative density = geometric / theoretical of the
+    pellet's powder (the pellet page divides by the chemical's theoretical density)."""
+    assert (
+        _rows(
+            """
+        SELECT d.id FROM measurements_derivedproperty d JOIN cells_cell c ON c.id = d.cell_id
+        WHERE d.membrane_id IS DISTINCT FROM c.membrane_id OR d.pellet_id IS DISTINCT FROM c.pellet_id
+        """
+        )
+        == []
+    )
+    assert DerivedProperty.objects.filter(membrane__isnull=False).exists()
+    assert DerivedProperty.objects.filter(pellet__isnull=False).exists()
+    inconsistent = _rows(
+        """
+        SELECT p.id FROM formulations_pellet p JOIN formulations_stocklot l ON l.id = p.lot_id
+        JOIN formulations_chemical ch ON ch.id = l.chemical_id
+        WHERE ch.theoretical_density IS NULL
+           OR abs(p.relative_density - p.geometric_density / ch.theoretical_density) > 1e-9
+        """
+    )
+    assert inconsistent == []
+
+
 def test_generated_rows_have_no_history_rows(lab) -> None:  # type: ignore[no-untyped-def]
     """History starts at the first real change: bulk writes bypass simple-history on purpose."""
     for model in (

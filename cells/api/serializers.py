@@ -58,9 +58,13 @@ def _area() -> QuantitySerializerField:
 
 
 class ComponentSerializer(serializers.ModelSerializer):
-    lot_code = serializers.CharField(source="lot.code", read_only=True, default=None)
-    chemical = serializers.CharField(source="lot.chemical.name", read_only=True, default=None)
-    electrode_code = serializers.CharField(source="electrode.code", read_only=True, default=None)
+    lot_code = serializers.CharField(source="lot.code", read_only=True, default=None, allow_null=True)
+    chemical = serializers.CharField(
+        source="lot.chemical.name", read_only=True, default=None, allow_null=True
+    )
+    electrode_code = serializers.CharField(
+        source="electrode.code", read_only=True, default=None, allow_null=True
+    )
     area = QuantitySerializerField(unit="cm**2", dimension="area", read_only=True)
     mass_used = QuantitySerializerField(unit="g", dimension="mass", read_only=True)
 
@@ -99,9 +103,11 @@ class CellSerializer(serializers.ModelSerializer):
     team: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(read_only=True)
     operator: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
     state = CellStateField(read_only=True)
-    membrane_code = serializers.CharField(source="membrane.code", read_only=True, default=None)
-    pellet_code = serializers.CharField(source="pellet.code", read_only=True, default=None)
-    cathode_code = serializers.CharField(source="cathode.code", read_only=True, default=None)
+    membrane_code = serializers.CharField(
+        source="membrane.code", read_only=True, default=None, allow_null=True
+    )
+    pellet_code = serializers.CharField(source="pellet.code", read_only=True, default=None, allow_null=True)
+    cathode_code = serializers.CharField(source="cathode.code", read_only=True, default=None, allow_null=True)
     electrolyte_recipe = serializers.SerializerMethodField()
     filler_wt_percent = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()

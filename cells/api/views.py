@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +31,7 @@ from cells.api.serializers import (
 from cells.filters import CellFilter
 from cells.models import Cell
 from lims.api.base import TeamScopedViewSet, resolve_team
+from lims.api.parsers import JSONParser
 from lims.permissions import LimsPermission
 
 
@@ -49,6 +50,8 @@ class CellViewSet(TeamScopedViewSet):
             return Cell.objects.none()
         if self.action in ("retrieve", "by_code"):
             return selectors.cell_detail(user=self.request.user)
+        if self.action == "list":
+            return selectors.cell_rows_for_api(user=self.request.user)
         return selectors.cell_list(user=self.request.user)
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:

@@ -133,6 +133,19 @@ def test_the_provenance_page_draws_an_svg_whose_nodes_link_to_their_records(rese
     assert cell.code in where and "Cells made from it (1)" in where
 
 
+def test_lot_batch_and_membrane_pages_link_to_where_they_were_used(researcher, team, materials):
+    client = _client(researcher)
+    membrane = materials["membrane"]
+    pages = {
+        f"/inventory/lots/{materials['salt'].pk}/": f"/provenance/where-used/?lot={materials['salt'].pk}",
+        f"/batches/{membrane.batch_id}/": f"/provenance/where-used/?batch={membrane.batch_id}",
+        f"/membranes/{membrane.pk}/": f"/provenance/where-used/?membrane={membrane.pk}",
+    }
+    for page, link in pages.items():
+        assert f'href="{link}"' in client.get(page).content.decode(), page
+        assert client.get(link).status_code == 200, link
+
+
 def test_the_label_has_a_qr_code_and_lookup_by_code_redirects(researcher, team, materials):
     cell = f.symmetric_cell(
         team=team, user=researcher, membrane_=materials["membrane"], li=materials["li"], code="LBL-001"

@@ -80,7 +80,7 @@ class ChemicalSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_on_hand_g(self, obj: Chemical) -> float | None:
         return getattr(obj, "on_hand_g", None)
 
@@ -121,8 +121,12 @@ class StockLotSerializer(serializers.ModelSerializer):
     """A lot as read: the on-hand quantity in the lot's own unit (g or mL)."""
 
     chemical_name = serializers.CharField(source="chemical.name", read_only=True)
-    supplier_name = serializers.CharField(source="supplier.name", read_only=True, default=None)
-    location_path = serializers.CharField(source="location.path", read_only=True, default=None)
+    supplier_name = serializers.CharField(
+        source="supplier.name", read_only=True, default=None, allow_null=True
+    )
+    location_path = serializers.CharField(
+        source="location.path", read_only=True, default=None, allow_null=True
+    )
     quantity_on_hand = serializers.SerializerMethodField()
     purity = _quantity("dimensionless", "fraction")
     water_content = _quantity("ppm", "fraction")
@@ -264,8 +268,10 @@ class ReasonSerializer(serializers.Serializer):
 class StockTransactionSerializer(serializers.ModelSerializer):
     lot_code = serializers.CharField(source="lot.code", read_only=True)
     unit = serializers.CharField(source="lot.quantity_unit", read_only=True)
-    actor_name = serializers.CharField(source="actor.username", read_only=True, default=None)
-    override_by_name = serializers.CharField(source="override_by.username", read_only=True, default=None)
+    actor_name = serializers.CharField(source="actor.username", read_only=True, default=None, allow_null=True)
+    override_by_name = serializers.CharField(
+        source="override_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = StockTransaction

@@ -29,6 +29,7 @@ from formulations.filters_inventory import (
 )
 from formulations.models import Chemical, StockLot, StockTransaction, StorageLocation, Supplier
 from formulations.services import inventory as services
+from lims.api.concurrency import OptimisticConcurrencyMixin
 from lims.api.pagination import NewestFirstCursorPagination
 from lims.errors import DomainError
 from lims.permissions import LimsPermission
@@ -38,7 +39,7 @@ _REFUSED = OpenApiResponse(
 )
 
 
-class ChemicalViewSet(viewsets.ModelViewSet):
+class ChemicalViewSet(OptimisticConcurrencyMixin, viewsets.ModelViewSet):
     """Chemicals (shared inventory). ``?q=`` finds a name, abbreviation, synonym or CAS number."""
 
     serializer_class = s.ChemicalSerializer
@@ -66,7 +67,7 @@ class ChemicalViewSet(viewsets.ModelViewSet):
         services.delete_chemical(chemical=instance, actor=self.request.user)
 
 
-class SupplierViewSet(viewsets.ModelViewSet):
+class SupplierViewSet(OptimisticConcurrencyMixin, viewsets.ModelViewSet):
     serializer_class = s.SupplierSerializer
     permission_classes = [LimsPermission]
     queryset = Supplier.objects.none()
@@ -87,7 +88,7 @@ class SupplierViewSet(viewsets.ModelViewSet):
         services.delete_record(record=instance, actor=self.request.user)
 
 
-class StorageLocationViewSet(viewsets.ModelViewSet):
+class StorageLocationViewSet(OptimisticConcurrencyMixin, viewsets.ModelViewSet):
     """Storage places as a tree (building > room > glovebox/fridge/cabinet > shelf)."""
 
     serializer_class = s.StorageLocationSerializer
@@ -119,13 +120,15 @@ class StorageLocationViewSet(viewsets.ModelViewSet):
 
 
 class StockLotViewSet(
+    OptimisticConcurrencyMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """Stock lots. POST creates a lot by receiving it; the quantity changes only through the actions
-    (consume, return, adjust, dispose), each writing one ledger row under a row lock."""
+    (consume, return, adjust, dispose), each writing one ledger row under a row lock. GET of one lot returns an
+    ETag; a PATCH that sends it back in If-Match is refused with 409 when someone else changed the lot meanwhile."""
 
     permission_classes = [LimsPermission]
     queryset = StockLot.objects.none()
@@ -257,7 +260,7 @@ class StockLotViewSet(
     def transactions(self, request: Request, pk: str | None = None) -> Response:
         """This lot's ledger, newest first (cursor pagination)."""
         lot = self.get_object()
-        page = self.paginate_queryset(selectors.ledger().filter(lot=lot))
+        page = self.paginate_queryset(selectors.ledger_rows_for_api().filter(lot=lot))
         return self.get_paginated_response(s.StockTransactionSerializer(page, many=True).data)
 
     @extend_schema(
@@ -312,4 +315,4 @@ class StockTransactionViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields: list[str] = []
 
     def get_queryset(self) -> QuerySet[StockTransaction]:
-        return selectors.ledger()
+        return selectors.ledger_rows_for_api()

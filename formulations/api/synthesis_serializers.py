@@ -252,6 +252,13 @@ class ScaledLineSerializer(serializers.Serializer[Any]):
     planned_mass_g = serializers.FloatField(allow_null=True)
 
 
+class ScaledSerializer(serializers.Serializer[Any]):
+    """GET .../scaled/: the scale factor used and the planned amount of every line."""
+
+    scale_factor = serializers.FloatField()
+    lines = ScaledLineSerializer(many=True)
+
+
 # ------------------------------------------------------------------------------------------------ batches
 
 

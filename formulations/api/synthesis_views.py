@@ -28,12 +28,15 @@ from formulations.models import (
 )
 from formulations.services import synthesis as svc
 from lims.api.base import resolve_team
+from lims.api.concurrency import OptimisticConcurrencyMixin
 from lims.errors import DomainError
 from lims.permissions import LimsPermission
 from lims.units import UnitError, parse_c_rate
 
 
-class _Base(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class _Base(  # type: ignore[type-arg]
+    OptimisticConcurrencyMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     permission_classes = [LimsPermission]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -153,9 +156,9 @@ class RecipeVersionViewSet(_Base):
             OpenApiParameter("scale_factor", float, required=False),
             OpenApiParameter("target_mass", str, required=False, description='batch size, e.g. "21 g"'),
         ],
-        responses=ser.ScaledLineSerializer(many=True),
+        responses=ser.ScaledSerializer,
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def scaled(self, request: Request, pk: str | None = None) -> Response:
         """Planned amounts for a batch size: recipe amount x k, k given or m_target / m_recipe."""
         version = self.get_object()

@@ -23,6 +23,7 @@ from formulations.models import (
     StockUnit,
     TransactionKind,
 )
+from lims.dates import refuse_future
 from lims.errors import ConflictError, DomainError
 from lims.models import Role
 from lims.permissions import has_role
@@ -177,6 +178,8 @@ def receive_lot(
     amount = amount_in_lot_unit(chemical=chemical, lot_unit=quantity_unit, amount=quantity)
     expires_on = fields.get("expires_on")
     received_on = fields.get("received_on") or timezone.localdate()
+    refuse_future(received_on, what="The date received")
+    refuse_future(fields.get("opened_on"), what="The date opened")
     if isinstance(expires_on, date) and expires_on < received_on:
         raise DomainError(f"The expiry date {expires_on} is before the date received {received_on}")
     if code and StockLot.objects.filter(code=code).exists():
@@ -349,6 +352,9 @@ def update_lot(*, lot: StockLot | int, actor: Any, reason: str = "", **changes: 
     locked = _locked(lot)
     for name, value in changes.items():
         setattr(locked, name, value)
+    for name, what in (("received_on", "The date received"), ("opened_on", "The date opened")):
+        if name in changes:
+            refuse_future(changes[name], what=what)
     if locked.expires_on is not None and locked.expires_on < locked.received_on:
         raise DomainError(
             f"The expiry date {locked.expires_on} is before the date received {locked.received_on}"

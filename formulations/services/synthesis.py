@@ -55,6 +55,7 @@ from formulations.selectors_synthesis import (
     recipe_components_as_domain,
 )
 from formulations.services.inventory import check_lot_usable, consume_from_lot, new_code
+from lims.dates import refuse_future
 from lims.errors import ConflictError, DomainError
 from lims.models import Attachment, Role, Team
 from lims.permissions import has_role, team_ids_for
@@ -770,6 +771,8 @@ def record_batch(
         raise DomainError("the deviation tolerance must be between 0 and 1 (e.g. 0.02 for 2 %)")
     if ended_at is not None and started_at is not None and ended_at < started_at:
         raise DomainError("the batch cannot end before it started")
+    refuse_future(started_at, what="the batch start")
+    refuse_future(ended_at, what="the batch end")
     k = scale_factor_for(locked_version, scale_factor=scale_factor, target_mass=target_mass)
     components = {c.pk: c for c in locked_version.components.select_related("chemical")}
     if not components:
@@ -938,6 +941,7 @@ def update_batch(
     if ended_at is not None:
         if ended_at < locked.started_at:
             raise DomainError("the batch cannot end before it started")
+        refuse_future(ended_at, what="the batch end")
         locked.ended_at = ended_at
     _audited_save(locked, actor)
     return locked
@@ -1084,6 +1088,7 @@ def cast_membrane(
     _require_researcher(actor, batch.team_id)
     if batch.status == BatchStatus.CANCELLED:
         raise ConflictError(f"batch {batch.code} was cancelled; nothing can be cast from it")
+    refuse_future(cured_at, what="the cure time")
     mass = _required(cast_mass, dimension="mass", unit="g", what="cast mass")
     density = _quantity(slurry_density, dimension="density", unit="g/mL", what="slurry density")
     estimated = density is None
@@ -1139,8 +1144,11 @@ def update_membrane(
     thickness_measured: Any = _UNSET,
     appearance: str | None = None,
     notes: str | None = None,
+    reason: str = "",
 ) -> Membrane:
-    """Record the measured thickness (micrometer), the appearance or notes; the derived thickness stays."""
+    """Record the measured thickness (micrometer), the appearance or notes; the derived thickness stays.
+
+    ``reason`` ("re-measured with the micrometer at 5 points") is kept on the history row."""
     _require_researcher(actor, membrane.team_id)
     if thickness_measured is not _UNSET:
         membrane.thickness_measured = _quantity(
@@ -1150,7 +1158,7 @@ def update_membrane(
         membrane.appearance = appearance
     if notes is not None:
         membrane.notes = notes
-    _audited_save(membrane, actor)
+    _audited_save(membrane, actor, reason)
     return membrane
 
 
@@ -1189,6 +1197,7 @@ def make_pellet(
     0.11781 cm3, rho = 4.244 g/cm3, relative to 5.1 g/cm3: 0.832.
     """
     _require_researcher(actor, team.pk)
+    refuse_future(made_at, what="the pellet's date")
     if press_mode not in PressMode.values:
         raise DomainError(f"press mode must be one of {', '.join(PressMode.values)}")
     powder = _required(powder_mass, dimension="mass", unit="g", what="powder mass")
@@ -1283,6 +1292,7 @@ def make_electrode(
     e.g. LFP at 2.0 mg/cm2 on a 12 mm disc: A = 1.131 cm2, m = 2.262 mg; 1 C = 2.262 mg x 170 mAh/g = 0.385 mA.
     """
     _require_researcher(actor, team.pk)
+    refuse_future(made_at, what="the electrode's date")
     for lot in (active_lot, conductive_lot, binder_lot):
         if lot is not None:  # nothing is drawn, but an expired or quarantined lot needs a manager's reason
             check_lot_usable(lot, actor=actor, override_reason=override_reason)

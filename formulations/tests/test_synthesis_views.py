@@ -218,6 +218,39 @@ def test_pellet_and_electrode_forms_save_and_preview(researcher: Any, team: Any,
     assert "0.17 mA" in page
 
 
+def test_a_pellet_page_still_renders_when_the_powders_theoretical_density_was_removed(
+    researcher: Any, team: Any, pma: PMA
+) -> None:
+    """The relative density is stored when the pellet is made; clearing the chemical's theoretical density later
+    (a correction of the chemical record) must not break the pellet's page."""
+    client = _client(researcher)
+    response = client.post(
+        "/pellets/new/",
+        {
+            "team": team.pk,
+            "lot": pma.lots["LLZTO"].pk,
+            "powder_mass": "0.6 g",
+            "press_pressure": "300 MPa",
+            "press_mode": "isostatic",
+            "sinter_temperature": "1180 °C",
+            "sinter_dwell": "6 h",
+            "final_diameter": "10 mm",
+            "final_thickness": "1.5 mm",
+            "final_mass": "0.5 g",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    chemical = pma.lots["LLZTO"].chemical
+    chemical.theoretical_density = None
+    chemical.save()
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert (
+        "83.2% (computed at creation; the theoretical density of the powder is no longer recorded)"
+        in page.content.decode()
+    )
+
+
 def test_another_teams_user_gets_404_and_a_viewer_gets_403(
     researcher: Any, viewer: Any, outsider: Any, pma: PMA
 ) -> None:

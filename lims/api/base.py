@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
+from lims.api.concurrency import OptimisticConcurrencyMixin
 from lims.models import Role, Team
 from lims.permissions import LimsPermission, has_role, scope_to_teams, team_ids_for
 
@@ -31,8 +32,8 @@ def resolve_team(user: Any, team: Team | None) -> Team:
     raise serializers.ValidationError({"team": "Choose the team this record belongs to."})
 
 
-class TeamScopedViewSet(viewsets.ModelViewSet):
-    """A model viewset whose queryset holds only the records of the user's teams."""
+class TeamScopedViewSet(OptimisticConcurrencyMixin, viewsets.ModelViewSet):
+    """A model viewset whose queryset holds only the records of the user's teams (ETag / If-Match on one record)."""
 
     permission_classes = [LimsPermission]
     team_field = "team"

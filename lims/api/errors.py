@@ -27,9 +27,8 @@ def _first_message(detail: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ConflictError):
-        exc = exceptions.APIException(detail=str(exc))
+        exc = exceptions.APIException(detail=str(exc), code="conflict")
         exc.status_code = status.HTTP_409_CONFLICT
-        exc.default_code = "conflict"
     elif isinstance(exc, DomainError):
         exc = exceptions.ValidationError({"detail": str(exc)})
     elif isinstance(exc, DjangoValidationError):

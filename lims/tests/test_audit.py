@@ -76,3 +76,129 @@ def test_history_rows_cannot_be_edited_or_deleted_from_the_app(team):
         row.save()
     with pytest.raises(HistoryImmutableError):
         row.delete()
+
+
+def test_history_rows_cannot_be_changed_or_deleted_in_bulk_either(team):
+    from lims.models import Team as TeamModel
+
+    historical = TeamModel.history.model
+    with pytest.raises(HistoryImmutableError):
+        team.history.all().update(name="forged")
+    with pytest.raises(HistoryImmutableError):
+        team.history.filter(pk__gt=0).delete()
+    with pytest.raises(HistoryImmutableError):
+        historical.objects.all().delete()
+    with pytest.raises(HistoryImmutableError):
+        historical.objects.filter(id=team.pk).update(history_change_reason="forged")
+    assert team.history.get().name == team.name  # unchanged
+
+
+def test_every_concrete_model_is_in_the_admin_with_its_history():
+    """So that the admin shows every record's trail (the permission matrix opens each history page as staff)."""
+    from django.contrib import admin
+    from simple_history.admin import SimpleHistoryAdmin
+
+    missing = [
+        m._meta.label
+        for app in ("lims", "formulations", "cells", "measurements")
+        for m in apps.get_app_config(app).get_models()
+        if not m.__name__.startswith("Historical")
+        and not isinstance(admin.site._registry.get(m), SimpleHistoryAdmin)
+    ]
+    assert missing == []
+
+
+def test_a_page_form_records_the_create_and_the_edit_with_the_logged_in_user(client, researcher):
+    from formulations.models import Supplier
+
+    client.force_login(researcher)
+    created = client.post(
+        "/inventory/suppliers/new/", {"name": "Macklin", "website": "", "contact": "", "notes": ""}
+    )
+    assert created.status_code == 302, created.content[:500]
+    supplier = Supplier.objects.get(name="Macklin")
+    edited = client.post(
+        f"/inventory/suppliers/{supplier.pk}/edit/",
+        {"name": "Macklin Biochemical", "website": "", "contact": "sales", "notes": ""},
+    )
+    assert edited.status_code == 302, edited.content[:500]
+    rows = list(supplier.history.order_by("history_id"))
+    assert [(r.history_type, r.name, r.history_user, r.history_via) for r in rows] == [
+        ("+", "Macklin", researcher, "web"),
+        ("~", "Macklin Biochemical", researcher, "web"),
+    ]
+
+
+def test_deletes_through_the_api_and_the_admin_are_recorded_with_who_deleted(
+    token_client, researcher, client, staff_user
+):
+    from formulations.models import Supplier
+    from formulations.services.inventory import save_supplier
+
+    by_api = save_supplier(actor=researcher, name="Typo Ltd")
+    api = token_client(researcher)
+    assert api.delete(f"/api/v1/suppliers/{by_api.pk}/").status_code == 204
+    gone = Supplier.history.filter(id=by_api.pk).latest()
+    assert gone.history_type == "-" and gone.history_user == researcher
+    assert gone.history_via == f"api-token:{api.lims_token.key_prefix}"
+
+    by_admin = save_supplier(actor=researcher, name="Duplicate GmbH")
+    client.force_login(staff_user)
+    response = client.post(f"/admin/formulations/supplier/{by_admin.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302, response.content[:500]
+    gone = Supplier.history.filter(id=by_admin.pk).latest()
+    assert (gone.history_type, gone.history_user, gone.history_via) == ("-", staff_user, "admin")
+    assert not Supplier.objects.filter(pk__in=[by_api.pk, by_admin.pk]).exists()
+    history_page = client.get(f"/admin/formulations/supplier/{by_admin.pk}/history/")
+    assert history_page.status_code == 200 and b"Duplicate GmbH" in history_page.content
+
+
+def test_a_task_records_its_writes_as_the_user_or_instrument_that_started_it(
+    team, researcher, manager, token_client, django_capture_on_commit_callbacks
+):
+    """The parse task of an instrument's upload writes as the instrument; a series computed on a researcher's
+    request writes as that researcher; both through the worker ("worker")."""
+    from rest_framework.test import APIClient
+
+    from measurements.models import DerivedProperty, Measurement, MeasurementSeries, SeriesMember
+    from measurements.services.ingest import issue_instrument_token
+    from tests.world import build_world, impedance_mpt
+
+    w = build_world(team=team, researcher=researcher, manager=manager)
+    instrument_user = w.instrument.service_user
+    measurement = Measurement.objects.get(pk=w.measurement.pk)
+    assert (measurement.history.earliest().history_user, measurement.history.earliest().history_via) == (
+        instrument_user,
+        "worker",
+    )
+
+    # an upload over HTTP with an instrument token, parsed by the (in-process) task
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _, key = issue_instrument_token(actor=manager, instrument=w.instrument, name="second PC")
+    instrument = APIClient()
+    instrument.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = instrument.post(
+            "/api/v1/uploads/",
+            {
+                "file": SimpleUploadedFile("peis_40C.mpt", impedance_mpt(40.0, 60.0, seed=5)),
+                "cell": w.cell.code,
+            },
+            format="multipart",
+        )
+    assert posted.status_code == 202, posted.content
+    second = Measurement.objects.get(upload_id=posted.json()["id"])
+    assert {(h.history_user, h.history_via) for h in second.history.all()} == {(instrument_user, "worker")}
+
+    # a series computed on a researcher's request
+    series = MeasurementSeries.objects.get(pk=w.series.pk)
+    SeriesMember.objects.create(series=series, measurement=second, order=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = token_client(researcher).post(f"/api/v1/series/{series.pk}/compute/")
+    assert queued.status_code == 202, queued.content
+    computed = DerivedProperty.objects.filter(series=series)
+    assert computed.exists()
+    for row in computed:
+        latest = row.history.latest()
+        assert (latest.history_user, latest.history_via) == (researcher, "worker"), row.name

@@ -68,6 +68,8 @@ class DerivedPropertyViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[DerivedProperty]:
         if getattr(self, "swagger_fake_view", False):
             return DerivedProperty.objects.none()
+        if self.action == "list":
+            return sel.derived_rows_for_api(self.request.user)
         return sel.derived_properties(self.request.user)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})

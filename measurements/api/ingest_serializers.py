@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lims.api.base import TeamField
+from lims.api.parsers import JSONField
 from lims.fields import QuantitySerializerField
 from lims.models import ApiToken
 from measurements.models import CycleSummary, Instrument, Measurement, Technique, Upload
@@ -33,7 +33,7 @@ class UploadCreateSerializer(serializers.Serializer):
     instrument = serializers.IntegerField(
         required=False, allow_null=True, help_text="id of the instrument that measured (personal tokens only)"
     )
-    mapping = serializers.JSONField(
+    mapping = JSONField(
         required=False,
         allow_null=True,
         help_text='column mapping for a generic CSV/TSV: {"columns": {"time_s": ["test_time", "s"], ...}, '
@@ -48,6 +48,8 @@ class UploadCreateSerializer(serializers.Serializer):
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise serializers.ValidationError(f"not valid JSON: {exc}") from None
+            except RecursionError:
+                raise serializers.ValidationError("not valid JSON: nested too deeply") from None
         if value is not None and not isinstance(value, dict):
             raise serializers.ValidationError('expected an object {"columns": {...}}')
         return value
@@ -115,17 +117,17 @@ class UploadStatusSerializer(serializers.ModelSerializer):
         except Measurement.DoesNotExist:
             return None
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_measurement(self, obj: Upload) -> int | None:
         m = self._measurement(obj)
         return m.pk if m is not None else None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_measurement_url(self, obj: Upload) -> str | None:
         m = self._measurement(obj)
         return reverse("measurement-detail", args=[m.pk]) if m is not None else None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_cell_code(self, obj: Upload) -> str | None:
         return obj.cell.code if obj.cell_id and obj.cell is not None else None
 
@@ -140,7 +142,7 @@ class InstrumentTokenSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "key_prefix", "scope", "created_at", "last_used_at", "revoked_at", "key"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_key(self, obj: ApiToken) -> str | None:
         return getattr(obj, "_clear_key", None)
 
@@ -218,7 +220,7 @@ class MeasurementSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_cell_code(self, obj: Measurement) -> str | None:
         return obj.cell.code if obj.cell_id and obj.cell is not None else None
 

@@ -21,11 +21,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from lims.api.base import resolve_team
+from lims.api.concurrency import OptimisticConcurrencyMixin
+from lims.api.parsers import JSONParser
 from lims.models import ApiToken, Role
 from lims.permissions import LimsPermission, has_role, is_instrument_token
 from measurements import selectors_ingest as selectors
@@ -104,7 +106,9 @@ class UploadViewSet(
     def get_queryset(self) -> QuerySet[Upload]:
         if getattr(self, "swagger_fake_view", False):
             return Upload.objects.none()
-        return selectors.uploads_for(self.request.user, instrument_token=is_instrument_token(self.request))
+        return selectors.upload_status_for(
+            self.request.user, instrument_token=is_instrument_token(self.request)
+        )
 
     def get_serializer_class(self) -> Any:
         return UploadCreateSerializer if self.action == "create" else UploadStatusSerializer
@@ -197,7 +201,7 @@ def _refresh(upload: Upload) -> Upload:
     return Upload.objects.select_related("cell", "measurement").get(pk=upload.pk)
 
 
-class InstrumentViewSet(viewsets.ModelViewSet):
+class InstrumentViewSet(OptimisticConcurrencyMixin, viewsets.ModelViewSet):
     """Instruments of your teams; managers register them and issue or revoke their tokens (keys shown once)."""
 
     permission_classes = [LimsPermission]
@@ -261,6 +265,15 @@ class InstrumentViewSet(viewsets.ModelViewSet):
 MAX_POINTS_LIMIT = 200_000
 
 
+_FIT_PARAMETER = OpenApiParameter(
+    "fit", bool, description="overlay the fitted equivalent circuit (Nyquist and Bode plots); default false"
+)
+
+
+def _wants_fit(request: Request) -> bool:
+    return str(request.query_params.get("fit", "")).lower() in ("1", "true", "yes")
+
+
 class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
     """Parsed measurements of your teams: metadata, cycle summaries, data (downsampled, CSV, Parquet), figures."""
 
@@ -279,7 +292,7 @@ class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
         return MeasurementListSerializer if self.action == "list" else MeasurementSerializer
 
     @extend_schema(responses=CycleSummarySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # every row at once, as a plain list
     def cycles(self, request: Request, pk: str | None = None) -> Response:
         rows = selectors.cycle_rows(self.get_object())
         return Response(CycleSummarySerializer(rows, many=True).data)
@@ -342,15 +355,18 @@ class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[_FIT_PARAMETER],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def figure(self, request: Request, pk: str | None = None, kind: str = "") -> Response:
         """A Plotly figure {"data", "layout"} built from the downsampled data (nyquist, bode, voltage-time,
-        capacity-cycle)."""
-        return Response(selectors.figure(self.get_object(), kind))
+        capacity-cycle, chronoamperometry, lsv, rate-capability), with what the analysis found marked."""
+        return Response(selectors.figure(self.get_object(), kind, fit=_wants_fit(request)))
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(parameters=[_FIT_PARAMETER], responses={(200, "text/csv"): OpenApiTypes.STR})
     def figure_csv(self, request: Request, pk: str | None = None, kind: str = "") -> HttpResponse:
-        fig = selectors.figure(self.get_object(), kind)
+        fig = selectors.figure(self.get_object(), kind, fit=_wants_fit(request))
         buf = io.StringIO()
         csv.writer(buf).writerows(selectors.figure_csv_rows(fig))
         response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")

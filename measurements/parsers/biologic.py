@@ -222,6 +222,10 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
+#: more header lines than any EC-Lab export has (the longest, Modulo Bat with many sequences, have a few thousand)
+MAX_HEADER_LINES = 100_000
+
+
 def read_mpt_header(fh: io.BufferedReader, source: str) -> tuple[list[str], list[str], int, str]:
     """Read the header of an open .mpt file.
 
@@ -238,6 +242,12 @@ def read_mpt_header(fh: io.BufferedReader, source: str) -> tuple[list[str], list
     n_header = int(m.group(1))
     if n_header < 3:
         raise ParseError(f"{source}: line 2 declares {n_header} header lines, at least 3 expected")
+    if n_header > MAX_HEADER_LINES:
+        # read line by line into memory, a huge count on a file of short lines would exhaust the worker
+        raise ParseError(
+            f"{source}: line 2 declares {n_header} header lines; EC-Lab writes at most a few thousand "
+            f"(limit {MAX_HEADER_LINES}): a damaged or hand-edited file"
+        )
     raw = [first, second]
     for i in range(n_header - 2):
         line = fh.readline()

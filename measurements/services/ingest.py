@@ -7,8 +7,9 @@ Flow (docs/architecture.md, "Flow of an instrument upload"):
    stage "received". The same bytes again for the same team return the existing Upload (``created=False``).
    The parse is enqueued with ``transaction.on_commit``; when the broker is down the Upload simply stays
    "received" and ``sweep_stalled_uploads`` enqueues it later.
-2. ``process_upload`` (the Celery task's body) claims a "received" upload (row lock; a duplicate delivery finds
-   it claimed and does nothing), parses it with :mod:`measurements.parsers` (pure Python), writes the Parquet
+2. ``process_upload`` (the Celery task's body) takes the upload's parse lock (a PostgreSQL session advisory lock:
+   a duplicate delivery while a live worker has it does nothing; a redelivery after that worker died takes over
+   the upload it left "parsing"), claims it (row lock), parses it with :mod:`measurements.parsers` (pure Python), writes the Parquet
    file, then the Measurement and its CycleSummary rows in ONE transaction (upsert: a retry never duplicates),
    runs the derived-property hook (stage "analysing") and ends "done".
 3. Any failure ends the upload "failed" with a reason a researcher understands, and removes everything the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -45,6 +47,7 @@ from django.utils.dateparse import parse_datetime
 
 from lims.audit import acting_as
 from lims.bulk import insert_rows
+from lims.dates import refuse_future
 from lims.errors import ConflictError, DomainError
 from lims.models import ApiToken, Role, Team, TokenScope
 from lims.permissions import has_role
@@ -296,19 +299,14 @@ def store_upload(
         return StoredUpload(existing, created=False)
 
     file.seek(0)
-    name = raw_path(sha256)
-    stored_here = False
-    if not default_storage.exists(name):
-        name = default_storage.save(name, file)
-        stored_here = True
-        _make_read_only(name)
+    name = _store_raw(sha256, file)
     try:
         with transaction.atomic():
             upload = Upload.objects.create(
                 team=team,
                 sha256=sha256,
                 raw_file=name,
-                original_name=Path(filename).name[:255] or "upload",
+                original_name=display_filename(filename),
                 size_bytes=counted,
                 technique=technique,
                 cell=cell,
@@ -322,9 +320,7 @@ def store_upload(
                 created_by=uploaded_by,
             )
     except IntegrityError:
-        # the same bytes arrived twice at the same moment: the other request won
-        if stored_here and name != raw_path(sha256):
-            default_storage.delete(name)
+        # the same bytes arrived twice at the same moment: the other request won (the file is the same one)
         winner = Upload.objects.filter(team=team, sha256=sha256).first()
         if winner is None:
             raise
@@ -334,11 +330,66 @@ def store_upload(
     return StoredUpload(upload, created=True)
 
 
-def _make_read_only(name: str) -> None:
+_UNSAFE_IN_NAMES = set('<>:"/\\|?*')
+
+
+def display_filename(filename: str) -> str:
+    """The name an upload is shown and downloaded under: the base name of what the client sent, without control
+    or invisible formatting characters (a right-to-left override can disguise ``exe.mpt`` as ``tpm.exe``), NUL,
+    path separators or characters Windows refuses in file names; at most 255 characters. The stored file itself
+    is named by its SHA-256 only, so nothing of this reaches the filesystem.
+    """
+    import unicodedata
+
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(
+        "_" if ch in _UNSAFE_IN_NAMES else ch
+        for ch in unicodedata.normalize("NFC", base)
+        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    cleaned = cleaned.strip(" .")
+    if len(cleaned) > 255:
+        stem, dot, ext = cleaned.rpartition(".")
+        cleaned = (stem[: 254 - len(ext)] + dot + ext) if dot and len(ext) <= 16 else cleaned[:255]
+    return cleaned or "upload"
+
+
+def _store_raw(sha256: str, file: File) -> str:
+    """Store the bytes under ``raw/<sha[:2]>/<sha>`` (read-only) and return that name; complete before it is visible.
+
+    Uploads of the same bytes at the same moment each write their own temporary copy in the same directory; the
+    first to finish publishes it under the final name with a hard link (atomic, and refused when the name exists:
+    then the bytes are already there), and every temporary copy is removed. So whoever finds the final name (the
+    parse of another request's Upload) never reads a half-written file, and no second copy is left behind. On
+    object storage (no local path) a PUT is atomic already and the same bytes may overwrite each other.
+    """
+    name = raw_path(sha256)
+    if default_storage.exists(name):
+        return name
     try:
-        Path(default_storage.path(name)).chmod(0o444)
-    except (NotImplementedError, OSError):  # object storage: immutability is the bucket's policy
-        pass
+        final = Path(default_storage.path(name))
+    except NotImplementedError:
+        saved = default_storage.save(name, file)
+        if saved != name:  # a storage that renames instead of overwriting: the bytes are the same
+            default_storage.delete(saved)
+        return name
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        dir=final.parent, prefix=f".incoming-{sha256[:12]}-", delete=False
+    ) as tmp:
+        for chunk in file.chunks(CHUNK_BYTES):
+            tmp.write(chunk)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    incoming = Path(tmp.name)
+    try:
+        incoming.chmod(0o444)
+        os.link(incoming, final)
+    except FileExistsError:
+        pass  # published meanwhile by another request with the same bytes
+    finally:
+        incoming.unlink(missing_ok=True)
+    return name
 
 
 def enqueue_parse(upload_id: int) -> bool:
@@ -384,10 +435,21 @@ def retry_upload(*, actor: Any, upload: Upload) -> Upload:
 def process_upload(upload_id: int, *, force: bool = False) -> Upload | None:
     """Parse one upload end to end (the body of the ``parse_upload`` task). Idempotent.
 
-    Only an upload in stage "received" is claimed (``force`` also re-runs one that is done or failed); a
-    duplicate delivery of the task finds it claimed and returns without touching it.
+    The work happens under the upload's parse lock (``parse_lock``). An upload in stage "received" is claimed
+    (``force`` also re-runs one that is done or failed). A duplicate delivery of the task while another live worker
+    parses it finds the lock held and returns without touching it; a redelivery after the worker that claimed it
+    died (acks_late + reject_on_worker_lost: the message comes back) gets the lock, finds the upload "parsing" or
+    "analysing" with nobody on it, and takes over. Every step is an upsert, so the upload completes exactly once.
     """
-    upload = _claim(upload_id, force=force)
+    with parse_lock(upload_id) as held:
+        if held is False:
+            log.info("upload %s is being parsed by another worker; this delivery does nothing", upload_id)
+            return Upload.objects.filter(pk=upload_id).first()
+        return _process_claimed(upload_id, force=force, take_over=held is True)
+
+
+def _process_claimed(upload_id: int, *, force: bool, take_over: bool) -> Upload | None:
+    upload = _claim(upload_id, force=force, take_over=take_over)
     if upload is None:
         return Upload.objects.filter(pk=upload_id).first()
     actor = upload.uploaded_by
@@ -431,14 +493,69 @@ def _is_time_limit(exc: BaseException) -> bool:
     return isinstance(exc, SoftTimeLimitExceeded)
 
 
-def _claim(upload_id: int, *, force: bool) -> Upload | None:
+#: high bits of the advisory-lock keys of uploads (ASCII "LIMU"); the low 32 bits are the upload id
+_PARSE_LOCK_NAMESPACE = 0x4C494D55 << 32
+
+
+@contextmanager
+def parse_lock(upload_id: int) -> Iterator[bool | None]:
+    """Hold the upload's PostgreSQL session advisory lock while working on it.
+
+    Yields True (held: no live worker is on this upload), False (another live worker holds it) or None (a database
+    without advisory locks, SQLite, where tasks run in-process one at a time). The lock belongs to the database
+    session, so a worker killed mid-parse (SIGKILL, out of memory, power cut) loses it when its connection drops:
+    whoever gets it next knows that a "parsing" upload it finds was abandoned.
+    """
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    key = _PARSE_LOCK_NAMESPACE | (int(upload_id) & 0xFFFFFFFF)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        row = cur.fetchone()
+    held = bool(row and row[0])
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                with connection.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:  # an aborted transaction: dropping the session releases the lock too
+                connection.close()
+
+
+def interrupted_message(attempts: int) -> str:
+    return (
+        f"Parsing was interrupted {attempts} times (the worker stopped or ran out of memory while reading this "
+        "file); giving up."
+    )
+
+
+def _claim(upload_id: int, *, force: bool, take_over: bool = False) -> Upload | None:
+    """Claim the upload for this worker: "received" (or anything with ``force``), or, with ``take_over`` (this
+    worker holds the parse lock), a "parsing"/"analysing" one whose worker is gone."""
     with transaction.atomic():
         upload = Upload.objects.select_for_update().select_related("uploaded_by").filter(pk=upload_id).first()
         if upload is None:
             log.warning("parse_upload: upload %s does not exist", upload_id)
             return None
-        if upload.stage != Stage.RECEIVED and not force:
+        abandoned = take_over and upload.stage in (Stage.PARSING, Stage.ANALYSING)
+        if upload.stage != Stage.RECEIVED and not force and not abandoned:
             return None
+        if abandoned:
+            log.warning(
+                "upload %s was left %s by a worker that is gone (attempt %s); taking over",
+                upload.pk,
+                upload.stage,
+                upload.attempts,
+            )
+            if upload.attempts >= max_attempts():
+                with acting_as(upload.uploaded_by, reason="parse abandoned too often", via="worker"):
+                    _fail(upload, interrupted_message(upload.attempts))
+                return None
         upload.stage = Stage.PARSING
         upload.progress = 0.05
         upload.error = ""
@@ -522,6 +639,11 @@ def _parse_and_store(upload: Upload) -> Measurement:
     with local_copy(str(upload.raw_file.name)) as raw:
         data = parse_file(raw, filename=upload.original_name, mapping=mapping)
     _progress(upload, 0.5)
+    refuse_future(
+        _start_time(_jsonable(data.metadata).get("start_time")),
+        what=f"{upload.original_name}: the measurement's start written in the file,",
+        slack=timedelta(days=1),  # an instrument PC's clock may be off; tomorrow is not a clock error
+    )
     technique = resolve_technique(
         declared=upload.technique, parsed=data.technique, source=upload.original_name
     )
@@ -799,7 +921,8 @@ def sweep_stalled_uploads(*, now: datetime | None = None, received_grace_seconds
     """Re-enqueue uploads stuck in "received" (broker was down) or stalled in "parsing"/"analysing" (worker lost).
 
     A stalled upload is sent back to "received" and enqueued again unless it has used ``max_attempts()``
-    attempts, in which case it ends "failed" with the reason (a file that kills its worker every time).
+    attempts, in which case it ends "failed" with the reason (a file that kills its worker every time). One whose
+    parse lock is still held belongs to a live worker and is left alone, however old its last progress report.
     """
     now = now or timezone.now()
     stalled_before = now - timedelta(seconds=stall_seconds())
@@ -814,7 +937,9 @@ def sweep_stalled_uploads(*, now: datetime | None = None, received_grace_seconds
     for upload_id in Upload.objects.filter(
         stage__in=[Stage.PARSING, Stage.ANALYSING], updated_at__lt=stalled_before
     ).values_list("pk", flat=True):
-        with transaction.atomic():
+        with parse_lock(upload_id) as held, transaction.atomic():
+            if held is False:
+                continue  # a live worker still holds it: a long parse without progress reports, not a lost one
             upload = (
                 Upload.objects.select_for_update(skip_locked=True)
                 .filter(
@@ -827,11 +952,7 @@ def sweep_stalled_uploads(*, now: datetime | None = None, received_grace_seconds
             with acting_as(upload.uploaded_by, reason="sweep of stalled uploads", via="worker"):
                 if upload.attempts >= max_attempts():
                     failed.append(upload.pk)
-                    _fail(
-                        upload,
-                        f"Parsing was interrupted {upload.attempts} times (the worker stopped or ran out of "
-                        "memory while reading this file); giving up.",
-                    )
+                    _fail(upload, interrupted_message(upload.attempts))
                 else:
                     upload.stage = Stage.RECEIVED
                     upload.progress = 0.0

@@ -3,7 +3,9 @@
 ``celery_worker_process`` (needs LIMS_TEST_REDIS_URL and a transactional test on PostgreSQL) starts
 ``celery -A lims worker -Q default,ingest --pool solo`` against the test database and the Redis broker, and points
 this process's Celery app at the same broker (not eager) for the duration of the test. It yields a handle with the
-``Popen`` object, the log path and ``kill()`` (SIGKILL) / ``restart()`` so fault-injection tests can reuse it.
+``Popen`` object, the log path and ``kill()`` (SIGKILL) / ``restart()`` so fault-injection tests can reuse it;
+``pool = "prefork"`` before ``start()`` runs the tasks in a child process (``child_pids()``), whose death the
+parent notices (reject_on_worker_lost), and ``env`` can be changed between a kill and the next start.
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ class WorkerHandle:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
+    pool: str = "solo"
 
     def start(self, timeout: float = 60.0) -> None:
         from lims.celery import app
@@ -142,7 +145,7 @@ class WorkerHandle:
                 "-Q",
                 "default,ingest",
                 "--pool",
-                "solo",
+                self.pool,
                 "--concurrency",
                 "1",
                 "--without-gossip",
@@ -171,6 +174,13 @@ class WorkerHandle:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+
+    def child_pids(self) -> list[int]:
+        """The pool's worker processes (prefork), which run the tasks."""
+        if self.proc is None:
+            return []
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -206,11 +216,16 @@ def _drop_broker_connections(app: Any) -> None:
     """
     app.close()
     app.amqp._producer_pool = None
+    app._backend_cache = None  # the result backend is built again from app.conf.result_backend
+    app._local.__dict__.pop("backend", None)
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings, tmp_path) -> Iterator[WorkerHandle]:  # type: ignore[no-untyped-def]
-    """A real ``celery worker`` process on the Redis broker of LIMS_TEST_REDIS_URL, using the test database."""
+def celery_worker_process(request, transactional_db, settings, tmp_path) -> Iterator[WorkerHandle]:  # type: ignore[no-untyped-def]
+    """A real ``celery worker`` process on the Redis broker of LIMS_TEST_REDIS_URL, using the test database.
+
+    The pool is ``solo``; ``@pytest.mark.parametrize("celery_worker_process", ["prefork"], indirect=True)``
+    starts a prefork pool instead."""
     import redis
 
     from lims.celery import app
@@ -237,18 +252,26 @@ def celery_worker_process(transactional_db, settings, tmp_path) -> Iterator[Work
     )
     saved: dict[str, Any] = {
         "broker_url": app.conf.broker_url,
+        "result_backend": app.conf.result_backend,
         "task_always_eager": app.conf.task_always_eager,
     }
     app.conf.broker_url = broker_url
+    app.conf.result_backend = broker_url  # what the settings derive from a Redis broker (lims.ping's result)
     app.conf.task_always_eager = False
     _drop_broker_connections(app)
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    handle = WorkerHandle(broker_url=broker_url, env=env, log_path=tmp_path / "celery-worker.log")
+    handle = WorkerHandle(
+        broker_url=broker_url,
+        env=env,
+        log_path=tmp_path / "celery-worker.log",
+        pool=getattr(request, "param", "solo"),
+    )
     try:
         handle.start()
         yield handle
     finally:
         handle.stop()
         app.conf.broker_url = saved["broker_url"]
+        app.conf.result_backend = saved["result_backend"]
         app.conf.task_always_eager = saved["task_always_eager"]
         _drop_broker_connections(app)

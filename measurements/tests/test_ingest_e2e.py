@@ -58,6 +58,13 @@ def test_an_upload_is_parsed_by_a_real_worker_from_post_to_done(
     assert CycleSummary.objects.filter(measurement=measurement).exists()
     assert len(parsed_files()) == 1
     assert "measurements.tasks.parse_upload" in celery_worker_process.read_logs()
+    # the worker process wrote as the instrument that sent the file
+    instrument_user = upload.uploaded_by
+    assert instrument_user.is_instrument
+    assert {(h.history_user_id, h.history_via) for h in measurement.history.all()} == {
+        (instrument_user.pk, "worker")
+    }
+    assert upload.history.latest().history_user_id == instrument_user.pk
 
     # the same bytes again: 200 with the same upload, and no second parse
     again = instrument_client.post(
@@ -90,9 +97,25 @@ def test_a_bad_file_fails_in_the_real_worker_and_the_worker_parses_the_next_one(
         client, bad.json()["status_url"], {Stage.DONE, Stage.FAILED}, celery_worker_process
     )
     assert failed["stage"] == Stage.FAILED and "not a recognised instrument file" in failed["error"]
+    # failed for good: the reason is on the upload page too
+    from django.test import Client
+    from django.utils.html import escape
+
+    browser = Client()
+    browser.force_login(researcher)
+    page = browser.get(f"/uploads/{failed['id']}/").content.decode()
+    assert 'data-field="stage">failed<' in page and escape(failed["error"]) in page
     done = wait_for_stage(
         client, good.json()["status_url"], {Stage.DONE, Stage.FAILED}, celery_worker_process
     )
     assert done["stage"] == Stage.DONE, done["error"]
     assert Measurement.objects.count() == 1 and len(parsed_files()) == 1
     assert celery_worker_process.proc is not None and celery_worker_process.proc.poll() is None
+
+
+def test_the_health_check_reaches_the_real_worker_through_lims_ping(celery_worker_process, client, settings):  # type: ignore[no-untyped-def]
+    """/health/?worker=1 sends lims.ping through the broker and waits for the worker's answer."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    response = client.get("/health/", {"worker": "1"})
+    assert response.status_code == 200, response.content
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "worker": "pong"}}

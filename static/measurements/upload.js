@@ -31,6 +31,9 @@
       var a = document.createElement("a");
       a.href = "/measurements/" + status.measurement + "/"; a.textContent = ui.name.textContent;
       ui.name.textContent = ""; ui.name.appendChild(a);
+      var results = document.createElement("a");
+      results.href = a.href; results.className = "results-link"; results.textContent = "parsed and analysed: see the results";
+      ui.reason.textContent = ""; ui.reason.className = "reason"; ui.reason.appendChild(results);
     }
   }
 
