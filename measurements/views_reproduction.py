@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from lims.permissions import scope_to_teams
 from measurements import reproduction
-from measurements.models import Measurement, MeasurementSeries, SeriesKind, Technique
+from measurements.models import Measurement, MeasurementSeries, SeriesKind
 
 
 def _panels(user: Any) -> list[dict[str, str]]:
@@ -30,22 +30,30 @@ def _panels(user: Any) -> list[dict[str, str]]:
     measurements = scope_to_teams(
         Measurement.objects.filter(cell__code__startswith="DEMO-").select_related("cell", "upload"), user
     ).order_by("cell__code", "id")
+    # (cell, part of the raw file name, figure kind, title): the paper's panels, each from one demo measurement
     wanted = [
         (
             "DEMO-LP20-BLK-001",
-            Technique.PEIS,
+            "_PEIS_20C",
             "nyquist-fit",
             "Nyquist with the fitted circuit, LLZTO-PMA at 20 °C",
         ),
-        ("DEMO-LP20-SYM-001", Technique.CA, "voltage-time", "Chronoamperometry for the transference number"),
-        ("DEMO-LP20-SYM-001", Technique.GCPL, "voltage-time", "Li|LLZTO-PMA|Li at 0.1 mA/cm2"),
-        ("DEMO-PMA-SYM-001", Technique.GCPL, "voltage-time", "Li|PMA|Li at 0.1 mA/cm2 (short)"),
-        ("DEMO-LP20-LFP-002", Technique.GCPL, "capacity-cycle", "Li|LFP rate capability"),
-        ("DEMO-LP20-LFP-001", Technique.GCPL, "capacity-cycle", "Li|LFP long cycling at 0.2 C"),
+        ("DEMO-LP20-SYM-001", "_CA_", "chronoamperometry", "Chronoamperometry for the transference number"),
+        ("DEMO-LP20-SYM-001", "_GCPL_0.1mAcm2", "voltage-time", "Li|LLZTO-PMA|Li at 0.1 mA/cm2"),
+        ("DEMO-PMA-SYM-001", "_GCPL_0.1mAcm2", "voltage-time", "Li|PMA|Li at 0.1 mA/cm2 (short)"),
+        ("DEMO-LP20-SYM-002", "_CCD", "voltage-time", "Critical current density: stepped current, LLZTO-PMA"),
+        ("DEMO-LP20-LSS-001", "_LSV", "lsv", "Electrochemical stability window (LSV), LLZTO-PMA"),
+        ("DEMO-LP20-LFP-002", "_rate", "rate-capability", "Li|LFP rate capability"),
+        ("DEMO-LP20-LFP-001", "_0.2C", "capacity-cycle", "Li|LFP long cycling at 0.2 C"),
     ]
-    for code, technique, kind, title in wanted:
+    for code, name_part, kind, title in wanted:
         m = next(
-            (m for m in measurements if m.cell and m.cell.code == code and m.technique == technique), None
+            (
+                m
+                for m in measurements
+                if m.cell and m.cell.code == code and m.upload and name_part in m.upload.original_name
+            ),
+            None,
         )
         if m is None:
             continue
