@@ -181,7 +181,7 @@ LIMS_EXPIRY_WARNING_DAYS = int(env("LIMS_EXPIRY_WARNING_DAYS", "30"))
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or env("REDIS_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if not CELERY_BROKER_URL:
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"  # with a host: kombu warns on every connection without one
 CELERY_TASK_EAGER_PROPAGATES = True
 # Results are kept only for the tasks someone waits for (lims.ping, the health check); with a Redis broker they go
 # to the same Redis unless CELERY_RESULT_BACKEND says otherwise, and expire after an hour.

@@ -46,7 +46,15 @@ def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
     prefix = cell.code
     runs = {run[0]: run for run in paper.SYMMETRIC_RUNS}
     if kind == "BLK":
-        return files.arrhenius_eis(folder, e, thickness_m=thickness_m, area_m2=area_m2, prefix=prefix)
+        # the pellet's spectra come as the potentiostat's own binary .mpr files, the others as .mpt exports
+        return files.arrhenius_eis(
+            folder,
+            e,
+            thickness_m=thickness_m,
+            area_m2=area_m2,
+            prefix=prefix,
+            file_format="mpr" if key == "pellet" else "mpt",
+        )
     if kind == "LSS":
         return [files.lsv(folder, e, area_m2=area_m2, prefix=prefix)]
     if cell.code in runs:

@@ -8,10 +8,11 @@ plating with a short, galvanostatic Li|Li cycling with a short, constant-current
 parameters in ``measurements.demo_paper`` and with the geometry (thickness, area, active mass) of the demo's own
 cells, so that the LIMS, analysing these files through its real pipeline, should give back the paper's numbers.
 
-Formats: BioLogic EC-Lab ASCII ``.mpt`` (EIS, CA, LSV, GCPL), LAND ``.xlsx`` exports (coin-cell full-cell
-cycling, as a LAND cycler would write them) and CSV with a column mapping (tensile, TGA). BioLogic ``.mpr`` and
-Neware ``.ndax`` are binary formats that we read but do not write, so the demo has none: their parsers are
-tested on the real files of ../shared/echem_data instead.
+Formats: BioLogic EC-Lab ASCII ``.mpt`` (EIS, CA, LSV, GCPL), BioLogic binary ``.mpr`` (the sintered pellet's
+Arrhenius spectra, measurements/parsers/synthetic_mpr.py), LAND ``.xlsx`` exports (coin-cell full-cell cycling, as
+a LAND cycler would write them) and CSV with a column mapping (tensile). Neware ``.ndax`` is read but not
+written here (its data.ndc records are a binary layout we only decode through NewareNDA), so the demo has none:
+that parser is tested on the real files of ../shared/echem_data instead.
 
 Run on its own (writes the files of a default geometry into a folder)::
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from measurements.analysis import synthetic
 from measurements.demo_paper import Electrolyte
+from measurements.parsers.synthetic_mpr import write_mpr
 from measurements.parsers.synthetic_mpt import write_mpt
 
 LABEL = {"Comments": "SYNTHETIC DEMO DATA generated from the paper's values (measurements/demo_files.py)"}
@@ -57,21 +59,26 @@ class DemoFile:
     mapping: dict[str, Any] = field(default_factory=dict)
 
 
-def _eis(path: Path, circuit: str, params: dict[str, float], temperature_C: float, seed: int) -> Path:
+def _eis(
+    path: Path,
+    circuit: str,
+    params: dict[str, float],
+    temperature_C: float,
+    seed: int,
+    file_format: str = "mpt",
+) -> Path:
     spec = synthetic.eis_spectrum(circuit, params, np.logspace(6, -1, 71), noise=0.002, seed=seed)
     n = spec.freq_Hz.size
-    write_mpt(
-        path,
-        "PEIS",
-        {
-            "time_s": np.arange(n, dtype=float) * 2.0,
-            "freq_Hz": spec.freq_Hz,
-            "z_re_ohm": spec.z_ohm.real,
-            "z_im_ohm": spec.z_ohm.imag,
-            "temperature_C": np.full(n, temperature_C),
-        },
-        extra_header=LABEL,
-    )
+    columns = {
+        "time_s": np.arange(n, dtype=float) * 2.0,
+        "freq_Hz": spec.freq_Hz,
+        "z_re_ohm": spec.z_ohm.real,
+        "z_im_ohm": spec.z_ohm.imag,
+    }
+    columns["temperature_C"] = np.full(n, temperature_C)
+    if file_format == "mpr":
+        return write_mpr(path.with_suffix(".mpr"), "PEIS", columns, comment=LABEL["Comments"])
+    write_mpt(path, "PEIS", columns, extra_header=LABEL)
     return path
 
 
@@ -81,9 +88,10 @@ def bulk_resistance_ohm(sigma_S_per_m: float, thickness_m: float, area_m2: float
 
 
 def arrhenius_eis(
-    folder: Path, e: Electrolyte, *, thickness_m: float, area_m2: float, prefix: str
+    folder: Path, e: Electrolyte, *, thickness_m: float, area_m2: float, prefix: str, file_format: str = "mpt"
 ) -> list[DemoFile]:
-    """Blocking SS|E|SS spectra at 20-90 C: R_b(T) = L / (sigma(T) A) in series with a blocking CPE."""
+    """Blocking SS|E|SS spectra at 20-90 C: R_b(T) = L / (sigma(T) A) in series with a blocking CPE, as EC-Lab
+    ``.mpt`` exports or (``file_format="mpr"``) the binary ``.mpr`` files themselves."""
     temps_K = np.array(ARRHENIUS_TEMPERATURES_C) + 273.15
     sig = synthetic.arrhenius_conductivity(temps_K, e.ea_eV, e.sigma_20C_mS_per_cm * 0.1).sigma_S_per_m
     out = []
@@ -95,6 +103,7 @@ def arrhenius_eis(
             {"R0": r_b, "CPE1_0": CPE_BLOCKING_Q, "CPE1_1": CPE_BLOCKING_ALPHA},
             t_C,
             seed=k,
+            file_format=file_format,
         )
         out.append(
             DemoFile(

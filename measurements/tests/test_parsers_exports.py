@@ -168,3 +168,27 @@ def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path: Path) -> None:
         zf.writestr("readme.txt", "hello")
     with pytest.raises(ParseError, match="not an Excel workbook"):
         parse_file(p)
+
+
+def test_a_synthetic_mpr_reads_back_through_galvani_like_its_mpt_twin(tmp_path: Path) -> None:
+    """The demo's .mpr writer: the same spectrum as .mpr (float32 impedance) and .mpt agree to 1e-6."""
+    from measurements.parsers.synthetic_mpr import write_mpr
+    from measurements.parsers.synthetic_mpt import write_mpt
+
+    f = np.logspace(6, -1, 71)
+    z = 100 + 50 / (1 + 1j * f / 1e3)
+    cols = {
+        "time_s": np.arange(71) * 2.0,
+        "freq_Hz": f,
+        "z_re_ohm": z.real,
+        "z_im_ohm": z.imag,
+        "temperature_C": np.full(71, 40.0),
+    }
+    a = parse_file(write_mpr(tmp_path / "x.mpr", "PEIS", cols))
+    b = parse_file(write_mpt(tmp_path / "x.mpt", "PEIS", cols))
+    assert (a.format, a.technique, a.n_rows) == ("biologic-mpr", "PEIS", 71)
+    assert a.metadata["technique_source"] == "settings"
+    for name in cols:
+        np.testing.assert_allclose(a.columns[name], b.columns[name], rtol=1e-6, err_msg=name)
+    with pytest.raises(ValueError, match="no .mpr technique id"):
+        write_mpr(tmp_path / "y.mpr", "TGA", cols)
