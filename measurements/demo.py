@@ -156,7 +156,7 @@ def _plan(cell: Cell, folder: Path) -> list[files.DemoFile]:
                 plateau_V=3.75,
                 notes="synthetic NCM811 0.5 C cycling",
                 points=8,
-                file_format=coin,
+                file_format="ndax",  # the NCM811 cell runs on a Neware BTS
             )
         ]
     if kind == "POUCH":

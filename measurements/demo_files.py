@@ -10,9 +10,8 @@ cells, so that the LIMS, analysing these files through its real pipeline, should
 
 Formats: BioLogic EC-Lab ASCII ``.mpt`` (EIS, CA, LSV, GCPL), BioLogic binary ``.mpr`` (the sintered pellet's
 Arrhenius spectra, measurements/parsers/synthetic_mpr.py), LAND ``.xlsx`` exports (coin-cell full-cell cycling, as
-a LAND cycler would write them) and CSV with a column mapping (tensile). Neware ``.ndax`` is read but not
-written here (its data.ndc records are a binary layout we only decode through NewareNDA), so the demo has none:
-that parser is tested on the real files of ../shared/echem_data instead.
+a LAND cycler would write them), Neware ``.ndax`` archives (the NCM811 full cell, measurements/parsers/
+synthetic_ndax.py, in the data.ndc layout NewareNDA decodes) and CSV with a column mapping (tensile).
 
 Run on its own (writes the files of a default geometry into a folder)::
 
@@ -34,6 +33,7 @@ from measurements.analysis import synthetic
 from measurements.demo_paper import Electrolyte
 from measurements.parsers.synthetic_mpr import write_mpr
 from measurements.parsers.synthetic_mpt import write_mpt
+from measurements.parsers.synthetic_ndax import write_ndax
 
 LABEL = {"Comments": "SYNTHETIC DEMO DATA generated from the paper's values (measurements/demo_files.py)"}
 ARRHENIUS_TEMPERATURES_C = (20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0)
@@ -312,6 +312,14 @@ def full_cell(
     if file_format == "land-xlsx":
         path = folder / f"{name}.xlsx"
         write_land_xlsx(path, data)
+        return DemoFile(path, "CYCLING", 20.0, notes=notes)
+    if file_format == "ndax":
+        path = folder / f"{name}.ndax"
+        write_ndax(
+            path,
+            {"time_s": data.time_s, "voltage_V": data.voltage_V, "current_A": data.current_A},
+            comment=LABEL["Comments"],
+        )
         return DemoFile(path, "CYCLING", 20.0, notes=notes)
     path = folder / f"{name}.mpt"
     write_mpt(

@@ -192,3 +192,43 @@ def test_a_synthetic_mpr_reads_back_through_galvani_like_its_mpt_twin(tmp_path: 
         np.testing.assert_allclose(a.columns[name], b.columns[name], rtol=1e-6, err_msg=name)
     with pytest.raises(ValueError, match="no .mpr technique id"):
         write_mpr(tmp_path / "y.mpr", "TGA", cols)
+
+
+def test_a_synthetic_ndax_reads_back_through_newarenda(tmp_path: Path) -> None:
+    """The demo's .ndax writer: records over several 4096-byte pages, per-step time made cumulative again,
+    voltage to 0.1 mV, current exact on its range, capacity counters per step equal to the integral of I dt."""
+    from measurements.analysis import synthetic
+    from measurements.parsers.synthetic_ndax import RECORDS_PER_PAGE, current_range, write_ndax
+
+    d = synthetic.full_cell_cycling(
+        [150.0] * 6,
+        5e-6,
+        0.5,
+        200.0,
+        coulombic_efficiency=np.full(6, 0.998),
+        points_per_half_cycle=10,
+        plateau_V=3.75,
+        seed=3,
+    )
+    cols = {"time_s": d.time_s, "voltage_V": d.voltage_V, "current_A": d.current_A}
+    assert d.time_s.size > 2 * RECORDS_PER_PAGE  # three pages at least
+    parsed = parse_file(write_ndax(tmp_path / "x.ndax", cols, comment="SYNTHETIC"))
+    assert (parsed.format, parsed.technique, parsed.n_rows) == ("neware-ndax", "CYCLING", d.time_s.size)
+    np.testing.assert_allclose(parsed.columns["time_s"], d.time_s, atol=2e-3)
+    np.testing.assert_allclose(parsed.columns["voltage_V"], d.voltage_V, atol=0.6e-4)
+    np.testing.assert_allclose(parsed.columns["current_A"], d.current_A, atol=1e-8)
+    # the discharge counter at the end of each discharge step: |I| x step duration
+    dis = parsed.columns["capacity_discharge_Ah"]
+    i = np.asarray(d.current_A)
+    ends = np.nonzero((i[:-1] < 0) & (i[1:] > 0))[0]
+    assert ends.size >= 4
+    last_charge = np.array([e - 1 - np.nonzero(i[:e][::-1] > 0)[0][0] for e in ends])  # where the step began
+    expected = np.abs(i[ends]) * (d.time_s[ends] - d.time_s[last_charge]) / 3600.0
+    np.testing.assert_allclose(dis[ends], expected, rtol=1e-3)
+    assert parsed.metadata["step_types"] == ["CC_Chg", "CC_DChg"]
+    assert current_range(0.5) == (-1, 1e-5)
+    with pytest.raises(ValueError, match="beyond the largest"):
+        current_range(1e7)
+    # reproducible bytes: the same data is the same upload
+    again = write_ndax(tmp_path / "y.ndax", cols, comment="SYNTHETIC")
+    assert again.read_bytes() == (tmp_path / "x.ndax").read_bytes()
