@@ -10,6 +10,7 @@ from django.db import models
 from formulations.domain.cas import CasNumberError, normalise_cas
 from formulations.models import Chemical, LotStatus, StockLot, StorageLocation, Supplier
 from formulations.services.inventory import LOT_EDITABLE_FIELDS
+from lims.edit_guard import LoadedVersionMixin
 from lims.fields import QuantityFormField
 
 
@@ -106,7 +107,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=300)
 
 
-class LotEditForm(forms.ModelForm):
+class LotEditForm(LoadedVersionMixin, forms.ModelForm):
     reason = forms.CharField(max_length=300, required=False, help_text="why (kept in the history)")
 
     class Meta:
@@ -124,7 +125,7 @@ class LotEditForm(forms.ModelForm):
         self.fields["location"].queryset = _locations()  # type: ignore[attr-defined]
 
 
-class ChemicalForm(forms.ModelForm):
+class ChemicalForm(LoadedVersionMixin, forms.ModelForm):
     synonyms = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -180,7 +181,7 @@ def _https_urls(field: Any, **kwargs: Any) -> Any:
     return field.formfield(**kwargs)
 
 
-class SupplierForm(forms.ModelForm):
+class SupplierForm(LoadedVersionMixin, forms.ModelForm):
     class Meta:
         model = Supplier
         formfield_callback = staticmethod(_https_urls)
@@ -188,7 +189,7 @@ class SupplierForm(forms.ModelForm):
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
 
-class LocationForm(forms.ModelForm):
+class LocationForm(LoadedVersionMixin, forms.ModelForm):
     class Meta:
         model = StorageLocation
         fields = ["name", "kind", "parent"]

@@ -35,6 +35,7 @@ from formulations.forms_inventory import (
 )
 from formulations.models import Chemical, StockLot, StorageLocation, Supplier
 from formulations.services import inventory as services
+from lims.edit_guard import unchanged_since_loaded
 from lims.errors import ConflictError, DomainError
 from lims.listing import Sorting
 from lims.models import Role
@@ -300,9 +301,10 @@ def lot_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if not changes.get("certificate"):
             changes.pop("certificate", None)
         try:
-            services.update_lot(
-                lot=pk, actor=request.user, reason=form.cleaned_data.get("reason", ""), **changes
-            )
+            with unchanged_since_loaded(lot, form.loaded_version):
+                services.update_lot(
+                    lot=pk, actor=request.user, reason=form.cleaned_data.get("reason", ""), **changes
+                )
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
@@ -404,9 +406,12 @@ def chemical_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             if chemical is None:
                 saved = services.create_chemical(actor=request.user, synonyms=synonyms, **data)
             else:
-                saved = services.update_chemical(
-                    chemical=chemical, actor=request.user, synonyms=synonyms, **data
-                )
+                with unchanged_since_loaded(chemical, form.loaded_version):
+                    saved = services.update_chemical(
+                        chemical=chemical, actor=request.user, synonyms=synonyms, **data
+                    )
+        except ConflictError as exc:
+            form.add_error(None, str(exc))
         except DomainError as exc:
             form.add_error("synonyms" if "ynonym" in str(exc) else None, str(exc))
         else:
@@ -451,7 +456,13 @@ def supplier_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = SupplierForm(request.POST or None, instance=supplier)
     if request.method == "POST" and form.is_valid():
         try:
-            services.save_supplier(actor=request.user, supplier=supplier, **form.cleaned_data)
+            if supplier is None:
+                services.save_supplier(actor=request.user, supplier=None, **form.cleaned_data)
+            else:
+                with unchanged_since_loaded(supplier, form.loaded_version):
+                    services.save_supplier(actor=request.user, supplier=supplier, **form.cleaned_data)
+        except ConflictError as exc:
+            form.add_error(None, str(exc))
         except DomainError as exc:
             form.add_error("name", str(exc))
         else:
@@ -501,7 +512,13 @@ def location_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.save_location(actor=request.user, location=location, **form.cleaned_data)
+            if location is None:
+                saved = services.save_location(actor=request.user, location=None, **form.cleaned_data)
+            else:
+                with unchanged_since_loaded(location, form.loaded_version):
+                    saved = services.save_location(actor=request.user, location=location, **form.cleaned_data)
+        except ConflictError as exc:
+            form.add_error(None, str(exc))
         except DomainError as exc:
             form.add_error("parent" if "inside" in str(exc) else "name", str(exc))
         else:

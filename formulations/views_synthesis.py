@@ -31,6 +31,7 @@ from formulations.filters_synthesis import (
 )
 from formulations.models import Batch, Chemical, LotStatus, Mould, RecipeVersion, StockLot
 from formulations.services import synthesis as svc
+from lims.edit_guard import FIELD, unchanged_since_loaded, version_of
 from lims.errors import DomainError
 from lims.listing import Sorting
 from lims.models import Attachment
@@ -134,6 +135,9 @@ def _recipe_editor(
     steps = fs.StepFormSet(data, prefix="steps", initial=initial[1] or None)
     notes_form = forms.Form(data)
     notes_form.fields["notes"] = forms.CharField(required=False, label="Version notes (what changed)")
+    notes_form.fields[FIELD] = forms.CharField(
+        required=False, widget=forms.HiddenInput, initial=version_of(version)
+    )
     if version is not None and data is None:
         notes_form.initial = {"notes": ""}
     if request.method == "POST":
@@ -155,13 +159,14 @@ def _recipe_editor(
                     )
                     saved = recipe.versions.get(number=1)
                 else:
-                    saved = svc.revise_recipe(
-                        version=version,
-                        actor=user,
-                        components=fs.formset_lines(components),
-                        steps=fs.formset_lines(steps),
-                        notes=notes_form.cleaned_data["notes"] or None,
-                    )
+                    with unchanged_since_loaded(version, notes_form.cleaned_data.get(FIELD) or ""):
+                        saved = svc.revise_recipe(
+                            version=version,
+                            actor=user,
+                            components=fs.formset_lines(components),
+                            steps=fs.formset_lines(steps),
+                            notes=notes_form.cleaned_data["notes"] or None,
+                        )
                     if saved.pk != version.pk:
                         messages.info(request, f"{version} is frozen, so your edit was saved as {saved}.")
                 return redirect("formulations:version-detail", pk=saved.pk)

@@ -127,6 +127,44 @@ def test_editing_a_frozen_version_in_the_editor_makes_a_new_version(researcher: 
     assert pma.version.components.count() == 6
 
 
+def test_two_concurrent_edits_of_a_draft_version_do_not_lose_the_first(researcher: Any, pma: PMA) -> None:
+    """A draft version is rewritten in place, so the second of two editors opened on the same draft is refused
+    (lims/edit_guard.py) instead of silently replacing the first one's components."""
+    import html
+    import re
+
+    from lims.edit_guard import FIELD
+
+    url = f"/recipes/versions/{pma.version.pk}/edit/"
+    a, b = _client(researcher), _client(researcher)
+    tags = [re.search(rf'name="{FIELD}" value="([^"]+)"', c.get(url).content.decode()) for c in (a, b)]
+    assert tags[0] and tags[1]
+    loaded = html.unescape(tags[0].group(1))
+    assert loaded == html.unescape(tags[1].group(1))
+
+    def edit(client: Client, grams: str, version_tag: str) -> Any:
+        data: dict[str, Any] = {
+            "components-TOTAL_FORMS": 2,
+            "components-INITIAL_FORMS": 0,
+            "steps-TOTAL_FORMS": 0,
+            "steps-INITIAL_FORMS": 0,
+            "components-0-chemical": pma.chemicals["LiFSI"].pk,
+            "components-0-amount": grams,
+            "components-1-chemical": pma.chemicals["G4"].pk,
+            "components-1-amount": "5 mL",
+            "notes": f"LiFSI {grams}",
+            FIELD: version_tag,
+        }
+        return client.post(url, data)
+
+    assert edit(a, "3.5 g", loaded).status_code == 302
+    refused = edit(b, "3.0 g", loaded)
+    assert refused.status_code == 200
+    assert "was changed by" in refused.content.decode()
+    pma.version.refresh_from_db()
+    assert (pma.version.number, [c.amount for c in pma.version.components.all()]) == (1, [3.5, 5.0])
+
+
 def test_the_recipe_editor_refuses_a_wrong_unit_next_to_the_field(researcher: Any, pma: PMA) -> None:
     data: dict[str, Any] = {
         "recipe-team": pma.version.recipe.team_id,
