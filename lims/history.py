@@ -172,11 +172,14 @@ def is_auditor(user: Any) -> bool:
     return bool(user.is_staff or team_ids_for(user, Role.MANAGER))
 
 
-def scope_q(label: str, user: Any) -> Q | None:
-    """The rows of ``label``'s history the user may see (an empty Q = all), or None when none."""
+def scope_q(label: str, user: Any, *, own: bool = False) -> Q | None:
+    """The rows of ``label``'s history the user may see (an empty Q = all), or None when none.
+
+    ``own``: the user's own changes (their "my changes" page), in the records of every team they belong to
+    now, whatever their role there; the caller restricts the rows to ``history_user`` = the user."""
     if user.is_staff:
         return Q()
-    teams = team_ids_for(user, Role.MANAGER)
+    teams = team_ids_for(user) if own else team_ids_for(user, Role.MANAGER)
     if not teams:
         return None
     rule = SCOPE.get(label)
@@ -264,11 +267,12 @@ def _shares_a_managed_team(user: Any, label: str, pk: int) -> bool:
 
 
 def access_to_user(viewer: Any, target_id: int) -> int:
-    """200 for staff and for managers of a team the target belongs to; 403 for other team mates; else 404."""
+    """200 for staff, for managers of a team the target belongs to and for the target themself (their own
+    changes); 403 for other team mates; else 404."""
     User = get_user_model()
     if not User.objects.filter(pk=target_id).exists():
         return 404
-    if viewer.is_staff:
+    if viewer.is_staff or viewer.pk == target_id:
         return 200
     managed = team_ids_for(viewer, Role.MANAGER)
     target_teams = set(Membership.objects.filter(user_id=target_id).values_list("team_id", flat=True))
@@ -321,6 +325,7 @@ class Filter:
     labels: Sequence[str] | None = None  # None = every audited model the viewer may see
     object_filter: dict[str, Q] | None = None  # label -> extra Q (per record pages)
     user_id: int | None = None
+    own: bool = False  # the viewer's own changes (user_id is the viewer): scoped to all their teams
     via: str = ""
     since: datetime | None = None
     until: datetime | None = None
@@ -330,7 +335,8 @@ def _branch_filters(viewer: Any, spec: Filter) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     labels = spec.labels if spec.labels is not None else sorted(audited_models())
     for label in labels:
-        visible = scope_q(label, viewer)
+        own = spec.own and spec.user_id is not None and spec.user_id == viewer.pk
+        visible = scope_q(label, viewer, own=own)
         if visible is None:
             continue
         qs = historical_model(label).objects.filter(visible)
@@ -623,9 +629,14 @@ def user_label(user_id: int) -> str:
     return (u.get_full_name() or u.get_username()) if u is not None else f"user #{user_id}"
 
 
-def kinds_for(viewer: Any) -> list[tuple[str, str]]:
-    """(label, verbose name) of the audited models the viewer may see, for the filter of the audit page."""
+def kinds_for(viewer: Any, *, own: bool = False) -> list[tuple[str, str]]:
+    """(label, verbose name) of the audited models the viewer may see (``own``: on their own changes page), for the
+    filter of the audit pages."""
     return sorted(
-        ((label, kind_label(label)) for label in audited_models() if scope_q(label, viewer) is not None),
+        (
+            (label, kind_label(label))
+            for label in audited_models()
+            if scope_q(label, viewer, own=own) is not None
+        ),
         key=lambda kv: kv[1],
     )

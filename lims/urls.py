@@ -21,6 +21,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("search/", views.search_view, name="search"),
     path("history/", views_audit.audit_list, name="audit-list"),
     path("history/users/<int:pk>/", views_audit.user_history, name="user-history"),

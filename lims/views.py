@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -16,6 +16,13 @@ from lims import dashboard
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "lims/home.html", dashboard.build(request.user))
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """``/favicon.ico``, which browsers and feed readers ask for whatever the page says: the static SVG icon."""
+    from django.templatetags.static import static
+
+    return HttpResponseRedirect(static("lims/favicon.svg"))
 
 
 @never_cache

@@ -5,6 +5,7 @@ Reads only (lims/history.py builds the rows in a fixed number of queries); who m
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -38,9 +39,12 @@ class AuditFilterForm(forms.Form):
     since = forms.DateField(label="From (date)", required=False, widget=DateInput)
     until = forms.DateField(label="To (date, inclusive)", required=False, widget=DateInput)
 
-    def __init__(self, *args: Any, viewer: Any, with_user: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, viewer: Any, with_user: bool = True, own: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", "every kind"), *history.kinds_for(viewer)]  # type: ignore[attr-defined]
+        kinds = history.kinds_for(viewer, own=own)
+        self.fields["kind"].choices = [("", "every kind"), *kinds]  # type: ignore[attr-defined]
         if with_user:
             self.fields["user"].choices = [("", "anyone"), *_people(viewer)]  # type: ignore[attr-defined]
         else:
@@ -143,8 +147,10 @@ def user_history(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such person.")
     if status == 403:
         raise PermissionDenied("A person's changes are shown to the managers of their teams and staff.")
-    form = AuditFilterForm(request.GET or None, viewer=request.user, with_user=False)
+    own = pk == request.user.pk  # one's own changes, in every team one belongs to
+    form = AuditFilterForm(request.GET or None, viewer=request.user, with_user=False, own=own)
     spec = form.spec(user_id=pk) if form.is_bound else history.Filter(user_id=pk)
+    spec = dataclasses.replace(spec, own=own)
     page, rows = _page_of_rows(request, spec)
     return render(
         request,

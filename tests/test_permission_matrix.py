@@ -170,6 +170,7 @@ MATRIX: dict[str, dict[str, Op]] = {
     # ------------------------------------------------------------------ core pages and the API's own routes
     "home": {"GET": R(PERSONS)},
     "health": {"GET": R(EVERYONE)},
+    "favicon": {"GET": R(EVERYONE, ok=(302,))},
     "search": {"GET": R(PERSONS, query="q=CELL&go=0")},  # matches the team's cell codes
     "login": {"GET": R(EVERYONE)},
     "logout": {"GET": R(NOBODY, refusals=(405,))},  # POST only (Django 5); trying it would end the session
@@ -515,7 +516,8 @@ MATRIX: dict[str, dict[str, Op]] = {
     # ------------------------------------------------------------------ audit pages (managers and staff)
     "audit-list": {"GET": R(TEAM_MANAGE, query="kind=cells.cell")},
     "record-history": {"GET": R(TEAM_MANAGE, kwargs=lambda w: {"label": "cells.cell", "pk": w.cell.pk})},
-    "user-history": {"GET": R(TEAM_MANAGE, kwargs=lambda w: {"pk": w.people[RESEARCHER].pk})},
+    # the researcher's own page ("my changes"); everyone else's is for managers and staff
+    "user-history": {"GET": R(TEAM_MANAGE | {RESEARCHER}, kwargs=lambda w: {"pk": w.people[RESEARCHER].pk})},
 }
 
 

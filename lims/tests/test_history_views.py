@@ -103,6 +103,24 @@ def test_a_persons_page_shows_what_they_changed_in_the_records_the_manager_may_a
     assert client.get(f"/history/users/{manager.pk}/").status_code == 404
 
 
+def test_a_researcher_sees_their_own_changes_and_nobody_elses(
+    client, team, other_team, lifsi, researcher, manager, outsider
+):  # type: ignore[no-untyped-def]
+    mine = recipes.create_recipe(team=team, name="Mine", actor=researcher)
+    by_manager = recipes.create_recipe(team=team, name="Managers", actor=manager)
+    elsewhere = recipes.create_recipe(team=other_team, name="Elsewhere", actor=outsider)
+    client.force_login(researcher)
+    home = client.get("/").content.decode()
+    assert f'href="/history/users/{researcher.pk}/"' in home  # the name in the header opens "my changes"
+    page = client.get(f"/history/users/{researcher.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'href="/recipes/{mine.pk}/"' in html
+    assert f'href="/recipes/{by_manager.pk}/"' not in html and f'href="/recipes/{elsewhere.pk}/"' not in html
+    assert client.get(f"/history/users/{manager.pk}/").status_code == 403  # a team mate's: managers only
+    assert client.get("/history/").status_code == 403  # the team's trail stays with managers
+
+
 def test_the_audit_trail_is_for_managers_and_staff(client, team, researcher, manager, staff_user, lifsi):  # type: ignore[no-untyped-def]
     recipes.create_recipe(team=team, name="Audited", actor=researcher)
     client.force_login(researcher)

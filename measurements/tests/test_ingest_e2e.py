@@ -44,7 +44,10 @@ def test_an_upload_is_parsed_by_a_real_worker_from_post_to_done(
         format="multipart",
     )
     assert response.status_code == 202, response.content
-    assert response.json()["stage"] in (Stage.RECEIVED, Stage.PARSING)  # the worker, not this process, parses
+    # the answer shows the status after the commit, when the worker may already have parsed this small file
+    # (seen once in CI: "done"); that the worker and not this process parsed it is checked below by the
+    # worker's log and by the history rows it wrote (history_via "worker")
+    assert response.json()["stage"] in (Stage.RECEIVED, Stage.PARSING, Stage.ANALYSING, Stage.DONE)
 
     status = wait_for_stage(
         instrument_client, response.json()["status_url"], {Stage.DONE, Stage.FAILED}, celery_worker_process
