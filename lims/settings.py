@@ -231,9 +231,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "lims.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "lims.api.filters.DjangoFilterBackend",  # django-filter's, DRF's: on lists only (lims/api/filters.py)
+        "lims.api.filters.SearchFilter",
+        "lims.api.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lims.api.errors.exception_handler",

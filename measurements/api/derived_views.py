@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lims.api.base import TeamScopedViewSet, resolve_team
+from lims.api.filters import DjangoFilterBackend
 from lims.api.pagination import NewestFirstCursorPagination
 from lims.models import Role
 from lims.permissions import LimsPermission, has_role

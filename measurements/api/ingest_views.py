@@ -15,18 +15,17 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from lims.api.base import resolve_team
 from lims.api.concurrency import OptimisticConcurrencyMixin
+from lims.api.filters import DjangoFilterBackend, OrderingFilter
 from lims.api.parsers import JSONParser
 from lims.models import ApiToken, Role
 from lims.permissions import LimsPermission, has_role, is_instrument_token
