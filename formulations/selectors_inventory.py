@@ -7,7 +7,20 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -141,13 +154,12 @@ def chemical_list() -> QuerySet[Chemical]:
 
 
 def low_stock_chemicals() -> QuerySet[Chemical]:
-    """Chemicals with a threshold whose usable lots hold less than it (in g)."""
-    return (
-        chemical_list()
-        .filter(low_stock_threshold__isnull=False)
-        .filter(**{"on_hand_g__lt": F("low_stock_threshold")})  # an annotation: not a model field
-        .order_by("name")
-    )
+    """Chemicals with a threshold whose usable lots hold less than it (in g), and chemicals without a threshold
+    that the lab has stocked (some lot was received) but whose usable lots now hold nothing: out of stock."""
+    stocked = Exists(StockLot.objects.filter(chemical=OuterRef("pk")))
+    below = Q(low_stock_threshold__isnull=False, on_hand_g__lt=F("low_stock_threshold"))
+    out = Q(low_stock_threshold__isnull=True, on_hand_g__lte=0.0) & Q(stocked)
+    return chemical_list().filter(below | out).order_by("name")  # on_hand_g: an annotation, not a model field
 
 
 def chemical_search_q(text: str) -> Q:

@@ -55,12 +55,18 @@ def inventory_section(user: Any) -> dict[str, list[dict[str, Any]]]:
             "headers": ["Chemical", "On hand (g)", "Threshold (g)"],
             "rows": [
                 {
-                    "cells": [c.name, f"{getattr(c, 'on_hand_g', 0.0):g}", f"{c.low_stock_threshold:g}"],
+                    "cells": [
+                        c.name,
+                        f"{getattr(c, 'on_hand_g', 0.0):g}",
+                        "none set (out of stock)"
+                        if c.low_stock_threshold is None
+                        else f"{c.low_stock_threshold:g}",
+                    ],
                     "url": reverse("formulations:chemical-detail", args=[c.pk]),
                 }
                 for c in low
             ],
-            "empty": "Every chemical is above its low-stock threshold.",
+            "empty": "No chemical is out of stock or below its low-stock threshold.",
         },
     ]
     actions = []
