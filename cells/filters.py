@@ -1,4 +1,8 @@
-"""The one FilterSet of cells, shared by the API and the list page."""
+"""The one FilterSet of cells, shared by the API and the list page.
+
+The API's id parameters (``membrane``, ``pellet``) stay as they are; the page leaves them out and offers the codes
+(``membrane_code``, ``pellet_code``) instead, and draws ``team`` and ``recipe_version`` (ids in the API) as choice
+lists of the user's teams and recipe versions by name (formulations/filters_base.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from cells.models import Cell, CellFormat, CellState, Configuration
-from formulations.models import Recipe
+from formulations.filters_base import CodeFilter, IdChoiceFilter, PageFilterSet
+from formulations.models import Membrane, Pellet, Recipe, RecipeVersion
+from lims.permissions import scope_to_teams, teams_for
 
 
-class CellFilter(django_filters.FilterSet):
+class CellFilter(PageFilterSet):
     """Filter cells by state, configuration, format, electrolyte recipe, filler wt%, team and assembly date.
 
     Filler wt% is given in percent (20 means 20 wt%) and compared with the membrane's filler fraction (0-1).
@@ -31,15 +37,19 @@ class CellFilter(django_filters.FilterSet):
         queryset=Recipe.objects.all(),
         label="Electrolyte recipe",
     )
-    recipe_version = django_filters.NumberFilter(
-        field_name="membrane__batch__recipe_version", label="Electrolyte recipe version (id)"
+    recipe_version = IdChoiceFilter(
+        field_name="membrane__batch__recipe_version",
+        label="Electrolyte recipe version",
+        help_text="the recipe version's id",
     )
     membrane = django_filters.NumberFilter(field_name="membrane", label="Membrane (id)")
+    membrane_code = CodeFilter(field_name="membrane", model=Membrane, label="Membrane code")
     pellet = django_filters.NumberFilter(field_name="pellet", label="Pellet (id)")
+    pellet_code = CodeFilter(field_name="pellet", model=Pellet, label="Pellet code")
     filler_wt = django_filters.NumberFilter(method="filter_filler_wt", label="Filler wt% (±0.5)")
     filler_wt_min = django_filters.NumberFilter(method="filter_filler_wt_min", label="Filler wt% at least")
     filler_wt_max = django_filters.NumberFilter(method="filter_filler_wt_max", label="Filler wt% at most")
-    team = django_filters.NumberFilter(field_name="team", label="Team (id)")
+    team = IdChoiceFilter(field_name="team", label="Team", help_text="the team's id")
     assembled_after = django_filters.DateFilter(
         field_name="assembled_at", lookup_expr="date__gte", label="Assembled on or after"
     )
@@ -47,18 +57,20 @@ class CellFilter(django_filters.FilterSet):
         field_name="assembled_at", lookup_expr="date__lte", label="Assembled on or before"
     )
 
+    api_only = ("membrane", "pellet")
+
     class Meta:
         model = Cell
         fields: list[str] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        request = kwargs.get("request")
-        user = getattr(request, "user", None)
+        user = self.user
         if user is not None:
-            from lims.permissions import scope_to_teams
-
             self.filters["recipe"].queryset = scope_to_teams(Recipe.objects.all(), user)
+            versions = RecipeVersion.objects.select_related("recipe").order_by("recipe__name", "number")
+            self.offer_choices("recipe_version", scope_to_teams(versions, user, "recipe__team"))
+            self.offer_choices("team", teams_for(user).order_by("name"))
 
     def filter_electrolyte(self, qs: QuerySet[Cell], name: str, value: str) -> QuerySet[Cell]:
         if value == "membrane":

@@ -25,8 +25,11 @@ class _CodeChoice(forms.ModelChoiceField):
         return str(obj.code)
 
 
-def _area(label: str, required: bool = False) -> QuantityFormField:
-    return QuantityFormField(unit="cm**2", dimension="area", required=required, allow_zero=False, label=label)
+def _area(label: str, required: bool = False, example: str = "2 cm^2") -> QuantityFormField:
+    """An electrode area; 2 cm² is a 16 mm disc."""
+    return QuantityFormField(
+        unit="cm**2", dimension="area", required=required, allow_zero=False, label=label, example=example
+    )
 
 
 class AssembleForm(forms.Form):
@@ -46,22 +49,27 @@ class AssembleForm(forms.Form):
     )
     li_foil_lot = _LotChoice(queryset=StockLot.objects.none(), required=False, label="Li foil lot")
     li_foil_amount = QuantityFormField(
-        unit="mg", dimension="mass", required=False, allow_zero=False, label="Li foil mass per electrode"
+        unit="mg",
+        dimension="mass",
+        required=False,
+        allow_zero=False,
+        label="Li foil mass per electrode",
+        example="5 mg",
     )
     li_foil_area = _area("Li foil area per electrode")
     stainless_area = _area("Stainless-steel electrode area")
     area_override = _area("Active area (overrides the smallest electrode)")
     stack_pressure = QuantityFormField(
-        unit="MPa", dimension="pressure", required=False, label="Stack pressure"
+        unit="MPa", dimension="pressure", required=False, label="Stack pressure", example="5 MPa"
     )
     assembled_at = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Assembled at"
     )
     glovebox_o2 = QuantityFormField(
-        unit="ppm", dimension="fraction", required=False, label="Glovebox O2 (ppm)"
+        unit="ppm", dimension="fraction", required=False, label="Glovebox O2 (ppm)", example="0.5 ppm"
     )
     glovebox_h2o = QuantityFormField(
-        unit="ppm", dimension="fraction", required=False, label="Glovebox H2O (ppm)"
+        unit="ppm", dimension="fraction", required=False, label="Glovebox H2O (ppm)", example="0.1 ppm"
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 

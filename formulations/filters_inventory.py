@@ -7,6 +7,7 @@ from typing import Any
 import django_filters
 from django.db.models import Q, QuerySet
 
+from formulations.filters_base import PageFilterSet, yes_no_filter
 from formulations.models import (
     Chemical,
     ChemicalRole,
@@ -20,7 +21,7 @@ from formulations.models import (
 from formulations.selectors_inventory import chemical_search_q, location_descendant_ids
 
 
-class StockLotFilter(django_filters.FilterSet):
+class StockLotFilter(PageFilterSet):
     q = django_filters.CharFilter(
         method="filter_q", label="Search (code, chemical, synonym, CAS, supplier lot)"
     )
@@ -57,12 +58,12 @@ class StockLotFilter(django_filters.FilterSet):
         return queryset.filter(location_id__in=location_descendant_ids(value)) if value else queryset
 
 
-class ChemicalFilter(django_filters.FilterSet):
+class ChemicalFilter(PageFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Name, abbreviation, synonym or CAS")
     role = django_filters.ChoiceFilter(choices=ChemicalRole.choices)
     cas_number = django_filters.CharFilter()
-    moisture_sensitive = django_filters.BooleanFilter()
-    store_in_glovebox = django_filters.BooleanFilter()
+    moisture_sensitive = yes_no_filter(field_name="moisture_sensitive", label="Moisture sensitive")
+    store_in_glovebox = yes_no_filter(field_name="store_in_glovebox", label="Store in glovebox")
 
     class Meta:
         model = Chemical
@@ -72,7 +73,7 @@ class ChemicalFilter(django_filters.FilterSet):
         return queryset.filter(chemical_search_q(value)) if value.strip() else queryset
 
 
-class SupplierFilter(django_filters.FilterSet):
+class SupplierFilter(PageFilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name")
 
     class Meta:
@@ -80,7 +81,7 @@ class SupplierFilter(django_filters.FilterSet):
         fields = ["q"]
 
 
-class StorageLocationFilter(django_filters.FilterSet):
+class StorageLocationFilter(PageFilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name")
 
     class Meta:

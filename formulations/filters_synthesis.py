@@ -8,9 +8,12 @@ import django_filters as filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
+from formulations.filters_base import IdChoiceFilter, PageFilterSet, yes_no_filter
+from formulations.forms_synthesis import mould_choice_label
 from formulations.models import (
     Batch,
     BatchStatus,
+    Chemical,
     Electrode,
     Membrane,
     Mould,
@@ -20,16 +23,16 @@ from formulations.models import (
     RecipeVersion,
     StockLot,
 )
-from lims.permissions import scope_to_teams, team_ids_for
+from lims.models import Team
+from lims.permissions import scope_to_teams, team_ids_for, teams_for
 
 
-class _ScopedChoices(filters.FilterSet):
+class _ScopedChoices(PageFilterSet):
     """Choice lists hold only what the user may see, with the joins their labels need (no query per option)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        user = getattr(self.request, "user", None)
-        self.scope(user)
+        self.scope(self.user)
 
     def scope(self, user: Any) -> None:
         pass
@@ -42,19 +45,24 @@ def _lots() -> QuerySet[StockLot]:
     return StockLot.objects.select_related("chemical").order_by("code")
 
 
-class RecipeFilter(filters.FilterSet):
+class RecipeFilter(_ScopedChoices):
+    team = filters.ModelChoiceFilter(queryset=Team.objects.all())
     q = filters.CharFilter(method="search", label="Name contains")
 
     class Meta:
         model = Recipe
         fields = ["team"]
 
+    def scope(self, user: Any) -> None:
+        # the page lists the user's teams; the API accepts any team as before (and finds no recipe of another)
+        self.offer_choices("team", teams_for(user).order_by("name"))
+
     def search(self, qs: QuerySet[Recipe], name: str, value: str) -> QuerySet[Recipe]:
         return qs.filter(Q(name__icontains=value) | Q(description__icontains=value))
 
 
 class RecipeVersionFilter(_ScopedChoices):
-    frozen = filters.BooleanFilter(field_name="frozen_at", lookup_expr="isnull", exclude=True, label="Frozen")
+    frozen = yes_no_filter(field_name="frozen_at", lookup_expr="isnull", exclude=True, label="Frozen")
 
     class Meta:
         model = RecipeVersion
@@ -67,8 +75,8 @@ class RecipeVersionFilter(_ScopedChoices):
 class BatchFilter(_ScopedChoices):
     q = filters.CharFilter(method="search", label="Code or recipe")
     status = filters.ChoiceFilter(choices=BatchStatus.choices)
-    recipe = filters.NumberFilter(field_name="recipe_version__recipe")
-    flagged = filters.BooleanFilter(method="filter_flagged", label="Has flagged deviations")
+    recipe = IdChoiceFilter(field_name="recipe_version__recipe", label="Recipe", help_text="the recipe's id")
+    flagged = yes_no_filter(method="filter_flagged", label="Has flagged deviations")
     started_after = filters.DateFilter(
         field_name="started_at", lookup_expr="date__gte", label="Started on or after"
     )
@@ -81,6 +89,7 @@ class BatchFilter(_ScopedChoices):
         fields = ["status", "recipe_version", "operator"]
 
     def scope(self, user: Any) -> None:
+        self.offer_choices("recipe", scope_to_teams(Recipe.objects.order_by("name"), user))
         versions = RecipeVersion.objects.select_related("recipe").order_by("recipe__name", "-number")
         self._set("recipe_version", scope_to_teams(versions, user, "recipe__team"))
         users = get_user_model().objects.order_by("username")
@@ -97,7 +106,7 @@ class BatchFilter(_ScopedChoices):
         return qs.filter(**{"flagged_count__gt": 0}) if value else qs.filter(**{"flagged_count": 0})
 
 
-class MouldFilter(filters.FilterSet):
+class MouldFilter(PageFilterSet):
     class Meta:
         model = Mould
         fields = ["shape"]
@@ -118,6 +127,7 @@ class MembraneFilter(_ScopedChoices):
 
     def scope(self, user: Any) -> None:
         self._set("batch", scope_to_teams(Batch.objects.order_by("-started_at"), user))
+        self.offer_choices("mould", Mould.objects.order_by("name"), mould_choice_label)
 
 
 class PelletFilter(_ScopedChoices):
@@ -134,7 +144,9 @@ class PelletFilter(_ScopedChoices):
 
 class ElectrodeFilter(_ScopedChoices):
     q = filters.CharFilter(field_name="code", lookup_expr="icontains", label="Code")
-    chemical = filters.NumberFilter(field_name="active_lot__chemical", label="Active material (chemical id)")
+    chemical = IdChoiceFilter(
+        field_name="active_lot__chemical", label="Active material", help_text="the chemical's id"
+    )
 
     class Meta:
         model = Electrode
@@ -142,3 +154,6 @@ class ElectrodeFilter(_ScopedChoices):
 
     def scope(self, user: Any) -> None:
         self._set("active_lot", _lots())
+        # the active materials of the electrodes the user may see: a handful of chemicals, one query
+        used = scope_to_teams(Electrode.objects.all(), user).values("active_lot__chemical")
+        self.offer_choices("chemical", Chemical.objects.filter(pk__in=used).order_by("name"))

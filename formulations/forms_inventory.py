@@ -92,8 +92,19 @@ class ConsumeForm(forms.Form):
 
 
 class ReturnForm(forms.Form):
-    amount = forms.CharField(max_length=60, widget=AmountInput())
-    reason = forms.CharField(max_length=300, required=False)
+    """Unused material put back into this lot (services.inventory.return_to_lot): the amount is added to what
+    is on hand. Nothing goes back to the supplier; material that leaves the lab is disposed of."""
+
+    amount = forms.CharField(
+        max_length=60,
+        widget=AmountInput(),
+        label="Amount put back",
+        help_text=(
+            "unused material going back into this lot (e.g. you weighed out too much); it is added to the "
+            "quantity on hand. This is not a return to the supplier: for material that leaves the lab, use Dispose."
+        ),
+    )
+    reason = forms.CharField(max_length=300, required=False, help_text="e.g. 'weighed out 0.2 g too much'")
 
 
 class AdjustForm(forms.Form):

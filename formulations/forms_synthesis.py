@@ -3,6 +3,7 @@ API; the services' DomainErrors are shown next to the fields (see ``views_synthe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -285,32 +286,49 @@ class AttachmentForm(forms.Form):
 # ------------------------------------------------------------------------------------------------ products
 
 
+def mould_choice_label(mould: Mould) -> str:
+    """The mould as a choice: "PTFE disc (2 cm²)", or only its name when the name already gives the area
+    ("PTFE disc 2 cm²", not "PTFE disc 2 cm² (2 cm2)")."""
+    area = f"{mould.area:g}"
+    if re.search(rf"(?<![\d.]){re.escape(area)}\s*cm", mould.name):
+        return mould.name
+    return f"{mould.name} ({area} cm²)"
+
+
+class _MouldChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return mould_choice_label(obj)
+
+
 class MouldForm(forms.Form):
     name = forms.CharField(max_length=120)
     shape = forms.ChoiceField(choices=MouldShape.choices)
-    area = QuantityFormField(unit="cm**2", dimension="area", allow_zero=False)
+    area = QuantityFormField(unit="cm**2", dimension="area", allow_zero=False, example="2 cm^2")
     material = forms.CharField(max_length=60, initial="glass", required=False)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class MembraneForm(forms.Form):
     batch = forms.ModelChoiceField(queryset=Batch.objects.none())
-    mould = forms.ModelChoiceField(queryset=Mould.objects.order_by("name"))
-    cast_mass = QuantityFormField(unit="g", dimension="mass", allow_zero=False)
+    mould = _MouldChoice(queryset=Mould.objects.order_by("name"))
+    cast_mass = QuantityFormField(unit="g", dimension="mass", allow_zero=False, example="0.6 g")
     slurry_density = QuantityFormField(
         unit="g/mL",
         dimension="density",
         required=False,
         allow_zero=False,
-        help_text="measured; leave empty to estimate it from the batch's components (labelled as an estimate)",
+        help_text=(
+            "measured, e.g. '1.1 g/mL'; leave empty to estimate it from the batch's components "
+            "(labelled as an estimate)"
+        ),
     )
     thickness_measured = QuantityFormField(
-        unit="um", dimension="length", required=False, label="Measured thickness"
+        unit="um", dimension="length", required=False, label="Measured thickness", example="150 um"
     )
-    cure_wavelength = QuantityFormField(unit="nm", dimension="length", required=False)
-    cure_duration = QuantityFormField(unit="s", dimension="time", required=False)
+    cure_wavelength = QuantityFormField(unit="nm", dimension="length", required=False, example="365 nm")
+    cure_duration = QuantityFormField(unit="s", dimension="time", required=False, example="10 min")
     cure_temperature = QuantityFormField(
-        unit="degC", dimension="temperature", required=False, allow_negative=True
+        unit="degC", dimension="temperature", required=False, allow_negative=True, example="60 degC"
     )
     cure_atmosphere = forms.CharField(max_length=60, required=False)
     appearance = forms.CharField(max_length=300, required=False)
@@ -324,20 +342,20 @@ class MembraneForm(forms.Form):
 class PelletForm(TeamChoiceMixin, forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.none())
     lot = forms.ModelChoiceField(queryset=StockLot.objects.none(), label="Powder lot")
-    powder_mass = QuantityFormField(unit="g", dimension="mass", allow_zero=False)
-    press_pressure = QuantityFormField(unit="MPa", dimension="pressure", allow_zero=False)
+    powder_mass = QuantityFormField(unit="g", dimension="mass", allow_zero=False, example="0.5 g")
+    press_pressure = QuantityFormField(unit="MPa", dimension="pressure", allow_zero=False, example="300 MPa")
     press_mode = forms.ChoiceField(choices=PressMode.choices)
-    sinter_temperature = QuantityFormField(unit="degC", dimension="temperature")
-    sinter_ramp = QuantityFormField(unit="K/min", dimension="heating_rate", required=False)
-    sinter_dwell = QuantityFormField(unit="s", dimension="time", allow_zero=False)
+    sinter_temperature = QuantityFormField(unit="degC", dimension="temperature", example="1200 degC")
+    sinter_ramp = QuantityFormField(unit="K/min", dimension="heating_rate", required=False, example="5 K/min")
+    sinter_dwell = QuantityFormField(unit="s", dimension="time", allow_zero=False, example="6 h")
     sinter_atmosphere = forms.CharField(max_length=60, initial="air", required=False)
     mother_powder = forms.BooleanField(required=False, initial=True, label="Covered in mother powder")
     sanding_grits = forms.CharField(max_length=120, required=False)
-    green_diameter = QuantityFormField(unit="mm", dimension="length", required=False)
-    green_thickness = QuantityFormField(unit="mm", dimension="length", required=False)
-    final_diameter = QuantityFormField(unit="mm", dimension="length", allow_zero=False)
-    final_thickness = QuantityFormField(unit="mm", dimension="length", allow_zero=False)
-    final_mass = QuantityFormField(unit="g", dimension="mass", allow_zero=False)
+    green_diameter = QuantityFormField(unit="mm", dimension="length", required=False, example="13 mm")
+    green_thickness = QuantityFormField(unit="mm", dimension="length", required=False, example="1.5 mm")
+    final_diameter = QuantityFormField(unit="mm", dimension="length", allow_zero=False, example="11 mm")
+    final_thickness = QuantityFormField(unit="mm", dimension="length", allow_zero=False, example="1.2 mm")
+    final_mass = QuantityFormField(unit="g", dimension="mass", allow_zero=False, example="0.45 g")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, user: Any, lots: Any, **kwargs: Any) -> None:
@@ -360,19 +378,24 @@ class ElectrodeForm(TeamChoiceMixin, forms.Form):
         dimension="areal_mass",
         required=False,
         label="Active loading",
-        help_text="active material per area, e.g. 2.0 mg/cm^2",
+        help_text="active material per area, e.g. '2 mg/cm^2'",
     )
     coating_mass = QuantityFormField(
-        unit="g", dimension="mass", required=False, help_text="or the weighed coating without the collector"
+        unit="g",
+        dimension="mass",
+        required=False,
+        help_text="or the weighed coating without the collector, e.g. '2.5 mg'",
     )
-    area = QuantityFormField(unit="cm**2", dimension="area", required=False, allow_zero=False)
+    area = QuantityFormField(
+        unit="cm**2", dimension="area", required=False, allow_zero=False, example="1.13 cm^2"
+    )
     diameter = QuantityFormField(
         unit="mm",
         dimension="length",
         required=False,
         allow_zero=False,
         label="Disc diameter",
-        help_text="instead of the area, for a disc",
+        help_text="instead of the area, for a disc, e.g. '12 mm'",
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -392,7 +415,7 @@ class CRateForm(forms.Form):
 
 class MembraneUpdateForm(forms.Form):
     thickness_measured = QuantityFormField(
-        unit="um", dimension="length", required=False, label="Measured thickness"
+        unit="um", dimension="length", required=False, label="Measured thickness", example="150 um"
     )
     appearance = forms.CharField(max_length=300, required=False)
     reason = forms.CharField(

@@ -454,6 +454,8 @@ class Membrane(TeamOwned):
             models.Index(fields=["team", "-cured_at", "-id"], name="membrane_team_cured"),
             # filler wt% filters of the cell and derived-property lists
             models.Index(fields=["filler_fraction"], name="membrane_filler_fraction"),
+            # the membrane_code filters of the cell, upload and derived-property lists (code__iexact)
+            models.Index(Upper("code"), name="membrane_code_upper"),
         ]
 
     def __str__(self) -> str:
@@ -498,6 +500,8 @@ class Pellet(TeamOwned):
 
     class Meta:
         ordering = ["-made_at"]
+        # the pellet_code filters of the cell, upload and derived-property lists (code__iexact)
+        indexes = [models.Index(Upper("code"), name="pellet_code_upper")]
 
     def __str__(self) -> str:
         return self.code

@@ -239,7 +239,9 @@ def lot_return(request: HttpRequest, pk: int) -> HttpResponse:
     def run(lot: StockLot, data: dict[str, Any]) -> str:
         return _tx_message(services.return_to_lot(lot=lot, actor=request.user, **data))
 
-    return _movement(request, pk, ReturnForm, title="Return to", submit="Return", run=run)
+    return _movement(
+        request, pk, ReturnForm, title="Put unused material back into", submit="Put back", run=run
+    )
 
 
 @login_required

@@ -76,8 +76,48 @@ class QuantityInput(forms.TextInput):
         super().__init__(base)
 
 
+#: a value a researcher would really type, per canonical unit, for a help text that has no example of its own
+#: ("a temperature, e.g. '25 degC'" rather than "1.5 degC"); a field with a typical size of its own passes
+#: ``example=`` (a cure wavelength "365 nm", a sintering temperature "1200 degC")
+TYPICAL_EXAMPLES: dict[str, str] = {
+    "g": "0.5 g",
+    "mg": "5 mg",
+    "mL": "5 mL",
+    "mol": "0.02 mol",
+    "um": "100 um",
+    "mm": "12 mm",
+    "nm": "365 nm",
+    "cm**2": "2 cm^2",
+    "s": "30 min",
+    "degC": "25 degC",
+    "MPa": "10 MPa",
+    "K/min": "5 K/min",
+    "ppm": "0.5 ppm",
+    "g/mL": "1.1 g/mL",
+    "mg/cm**2": "2 mg/cm^2",
+    "V": "4.2 V",
+    "ohm": "100 ohm",
+    "Hz": "1 MHz",
+    "dimensionless": "0.995",
+}
+
+#: what a help text calls a quantity in these units when the dimension's name would mislead (a glovebox's O2
+#: level in ppm is, strictly, a fraction; nobody calls it one)
+_UNIT_NOUNS: dict[str, str] = {"ppm": "parts per million"}
+
+
+def quantity_help_text(*, unit: str, dimension: str, example: str = "") -> str:
+    """ "a temperature, e.g. '25 degC'": what the field holds and a realistic value to type."""
+    typed = unit.replace("**", "^")  # what a person types: "cm^2", not Python's "cm**2"
+    example = example or TYPICAL_EXAMPLES.get(unit, f"1.5 {typed}")
+    return f"{_UNIT_NOUNS.get(unit, DIMENSIONS[dimension][1])}, e.g. '{example}'"
+
+
 class QuantityFormField(forms.Field):
-    """Accepts "3.74 g" or a bare number (read in the canonical unit); cleans to the canonical magnitude."""
+    """Accepts "3.74 g" or a bare number (read in the canonical unit); cleans to the canonical magnitude.
+
+    The help text names the quantity and gives ``example`` (a value typical of this field, e.g. "365 nm" for a
+    cure wavelength), else a typical value of the unit; a ``help_text`` given replaces it."""
 
     def __init__(
         self,
@@ -86,6 +126,7 @@ class QuantityFormField(forms.Field):
         dimension: str,
         allow_negative: bool = False,
         allow_zero: bool = True,
+        example: str = "",
         **kwargs: Any,
     ) -> None:
         kwargs.pop("max_length", None)
@@ -93,9 +134,9 @@ class QuantityFormField(forms.Field):
         self.dimension = dimension
         self.allow_negative = allow_negative
         self.allow_zero = allow_zero
+        self.example = example
         kwargs.setdefault("widget", QuantityInput(unit, dimension))
-        typed = unit.replace("**", "^")  # what a person types: "cm^2", not Python's "cm**2"
-        kwargs.setdefault("help_text", f"{DIMENSIONS[dimension][1]}, e.g. '1.5 {typed}'")
+        kwargs.setdefault("help_text", quantity_help_text(unit=unit, dimension=dimension, example=example))
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:

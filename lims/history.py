@@ -8,7 +8,15 @@ history rows across tables is read in a fixed number of queries, whatever the nu
    ``UNION ALL``;
 3. the users named by the rows (actors, and user fields in the changes).
 
-The old -> new values are simple-history's ``diff_against`` between historical instances rebuilt from that JSON.
+A save that changed no tracked field (only ``updated_at`` moved) still has its row; the pages fold those rows
+into one line per run (``fold_empty_saves``) rather than leave them out in SQL: finding them there means comparing
+every update with its predecessor for the count, about 15 µs a row (0.8 s for 60,000 updates), where folding costs
+nothing beyond the page. The pages and the count are of history entries, folded ones included.
+
+The old -> new values are simple-history's ``diff_against`` between historical instances rebuilt from that JSON,
+shown as a researcher reads them: the field's verbose name with the unit of the stored number ("Thickness measured
+(µm): 500 -> 450"), choices by label, users by name, JSON values as "key: value" pairs (only the keys that changed
+when both sides are objects), long values abbreviated with the full text in a ``<details>``.
 
 Who sees what (``scope_q``): staff see everything; a manager sees the rows of the records of the teams they manage
 and the history of the shared inventory (chemicals, suppliers, locations, lots and their ledger, moulds); nobody
@@ -17,7 +25,10 @@ else sees the audit pages.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,12 +42,14 @@ from django.db.models.functions import JSONObject
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import capfirst
 from simple_history.models import registered_models
 
 from lims.models import Membership, Role
 from lims.permissions import team_ids_for
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25  # rows of a history page: about two tablet screens once JSON values are summarised
+CHANGES_SHOWN = 5  # changes of one row listed before the rest fold into a <details>
 
 SHARED = "shared"  # shared inventory: readable by everyone, its history visible to every manager
 MEMBERS = "members"  # a user (or a user's token): visible to the managers of the user's teams
@@ -285,9 +298,11 @@ def access_to_user(viewer: Any, target_id: int) -> int:
 # ------------------------------------------------------------------------------------------------ rows
 @dataclass(frozen=True)
 class Change:
-    field: str
+    field: str  # "Thickness measured (µm)", "Parameters › sigma (S/m)"
     old: str
     new: str
+    old_full: str = ""  # the whole old value when ``old`` abbreviates it
+    new_full: str = ""
 
 
 @dataclass
@@ -308,6 +323,28 @@ class HistoryRow:
     record_url: str = ""
     history_url: str = ""
     part_of: str = ""  # "ledger entry" when the row is a part of the record whose page shows it
+    values_note: str = ""  # what ``initial`` holds when it is not the values at creation
+
+    folded = False  # a HistoryRow is listed; a FoldedSaves is one line for several
+
+    @property
+    def record_is_code(self) -> bool:
+        """A code such as "M-G97GEP" (no space): kept on one line, never broken at its hyphen."""
+        return " " not in self.record
+
+    @property
+    def is_empty_save(self) -> bool:
+        """An update in which no tracked field changed (a save that only moved ``updated_at``)."""
+        return self.action == "changed" and not self.changes and not self.initial
+
+    @property
+    def changes_shown(self) -> list[Change]:
+        return self.changes[:CHANGES_SHOWN]
+
+    @property
+    def changes_folded(self) -> list[Change]:
+        """The changes past the first few: behind a <details>, so one big recompute does not fill the screen."""
+        return self.changes[CHANGES_SHOWN:]
 
     @property
     def channel(self) -> str:
@@ -316,6 +353,27 @@ class HistoryRow:
         if self.via.startswith("celery:"):
             return f"scheduled task {self.via.split(':', 1)[1]}"
         return CHANNELS.get(self.via, self.via or "unknown")
+
+
+@dataclass
+class FoldedSaves:
+    """A run of consecutive saves that changed no tracked field, listed as one line of the page."""
+
+    saves: list[HistoryRow]
+    folded = True
+
+
+def fold_empty_saves(rows: list[HistoryRow]) -> list[HistoryRow | FoldedSaves]:
+    """The page's rows with each run of empty saves folded into one ``FoldedSaves`` (pure: no query)."""
+    out: list[HistoryRow | FoldedSaves] = []
+    for row in rows:
+        if not row.is_empty_save:
+            out.append(row)
+        elif out and isinstance(out[-1], FoldedSaves):
+            out[-1].saves.append(row)
+        else:
+            out.append(FoldedSaves([row]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -402,7 +460,9 @@ def load_rows(page_index: Iterable[tuple[str, int, datetime]]) -> list[HistoryRo
             .order_by()
             .annotate(
                 m=Value(label, output_field=models.CharField()),
-                data=JSONObject(**{a: F(a) for a in attnames}),
+                data=JSONObject(
+                    **{a: F(a) for a in attnames}, **{c: F(c) for c in ROW_CONTEXT.get(label, ())}
+                ),
                 prev=_predecessor(hist, attnames),
                 via=F("history_via"),
             )
@@ -458,9 +518,13 @@ def _row(label: str, history_id: int, when: datetime, r: tuple[Any, ...]) -> His
     if label in PARENT_OF and row.record.endswith(f"#{row.object_id}"):
         row.record = f"#{row.object_id}"  # shown after its noun ("ledger entry #12")
     model = audited_models()[label]
+    fields = _diffed_fields(label)
     if prev is not None and history_type != "-":
-        new_obj, old_obj = hist(**data), hist(**prev)
-        fields = _diffed_fields(label)
+        # the joined context (a ledger entry's lot unit) is the same for both versions; the predecessor lacks it
+        context = {c: data.get(c) for c in ROW_CONTEXT.get(label, ())}
+        before = {**context, **prev}
+        new_obj = hist(**{k: v for k, v in data.items() if k not in context})
+        old_obj = hist(**prev)
         editable = [n for n in fields if model._meta.get_field(n).editable]
         pairs = [
             (c.field, c.old, c.new) for c in new_obj.diff_against(old_obj, included_fields=editable).changes
@@ -473,16 +537,20 @@ def _row(label: str, history_id: int, when: datetime, r: tuple[Any, ...]) -> His
             attname = _field(model, name).attname
             if data.get(attname) != prev.get(attname):
                 pairs.append((name, prev.get(attname), data.get(attname)))
-        row.changes = [
-            Change(_verbose(model, name), _show(model, name, old), _show(model, name, new))
-            for name, old, new in sorted(pairs, key=lambda p: fields.index(p[0]))
-        ]
-    elif history_type == "+":
+        for name, old, new in sorted(pairs, key=lambda p: fields.index(p[0])):
+            row.changes.extend(_changes_of(label, model, name, old, new, before, data))
+    elif history_type in ("+", "-") or prev is None:
+        # a creation: the values it started with; a deletion: the values it had; an update without an earlier
+        # version (history started after the record): the values it was saved with
         row.initial = [
-            Change(_verbose(model, f.name), "", _show(model, f.name, data.get(f.attname)))
+            _initial(label, model, f.name, data.get(f.attname), data)
             for f in model._meta.concrete_fields
-            if f.name in _diffed_fields(label) and data.get(f.attname) not in (None, "", [], {})
+            if f.name in fields and data.get(f.attname) not in (None, "", [], {})
         ]
+        if history_type == "-":
+            row.values_note = "at deletion"
+        elif history_type == "~":
+            row.values_note = "saved (no earlier version recorded)"
     row.history_url = history_url(label, row.object_id)
     row.record_url = detail_url(label, row.object_id)
     parent = PARENT_OF.get(label)
@@ -496,11 +564,20 @@ def _row(label: str, history_id: int, when: datetime, r: tuple[Any, ...]) -> His
 
 
 def _record_label(label: str, data: dict[str, Any]) -> str:
+    if label == "measurements.derivedproperty" and data.get("name"):
+        return property_label(str(data["name"]))
     for name in LABEL_FIELDS:
         value = data.get(name)
         if value:
             return str(value)
     return f"{kind_label(label)} #{data.get('id')}"
+
+
+def property_label(name: str) -> str:
+    """A derived property's name as the rest of the app shows it ("kk_residual_max" -> "lin-KK max residual")."""
+    from measurements.selectors_derived import label_of  # measurements builds on lims: imported when used
+
+    return label_of(name)
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
@@ -514,53 +591,288 @@ def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
 
 
 def _verbose(model: type[models.Model], name: str) -> str:
+    """The field's label: its verbose name, capitalised; a unit at the end of an unlabelled field's name goes in
+    brackets ("charge_capacity_Ah" -> "Charge capacity (Ah)")."""
     try:
-        return str(_field(model, name).verbose_name)
+        verbose = str(_field(model, name).verbose_name)
     except LookupError:
-        return name
+        verbose = name.replace("_", " ")
+    if verbose == name.replace("_", " "):  # Django's default: the attribute name
+        verbose = key_label(name)
+    return capfirst(verbose)
 
 
+# ------------------------------------------------------------------------------------------------ values
 USER_MARK = "\x00user:"
-UNIT_DISPLAY = {"um": "µm", "degC": "°C", "ohm": "Ω", "uL": "µL"}
+FIELD_DIGITS = 6  # significant figures of a number column: a balance of 24.599 g stays whole
+JSON_DIGITS = 4  # of a number inside a JSON value: fit parameters carry 17 digits nobody reads
+SHORT_TEXT = 120  # characters of a value before it is abbreviated (the full value is one click away)
+MISSING = object()  # a key absent from one side of a JSON change
+
+#: number columns whose unit is held by a text column of the row (or of a row it refers to, see ROW_CONTEXT)
+UNIT_COLUMNS: dict[str, dict[str, str]] = {
+    "formulations.stocklot": {"quantity_on_hand": "quantity_unit"},
+    "formulations.stocktransaction": {
+        "quantity": "lot__quantity_unit",
+        "balance_after": "lot__quantity_unit",
+    },
+    "formulations.recipecomponent": {"amount": "amount_kind"},
+    "formulations.batchcomponent": {
+        "planned_amount": "recipe_component__amount_kind",
+        "actual_amount": "recipe_component__amount_kind",
+    },
+    "measurements.derivedproperty": {"value": "unit", "uncertainty": "unit"},
+}
+#: columns of a referenced row read with a history row (a join in the same query, no query more): the unit of a
+#: ledger entry is its lot's, that of a drawn component its recipe component's
+ROW_CONTEXT: dict[str, tuple[str, ...]] = {
+    "formulations.stocktransaction": ("lot__quantity_unit",),
+    "formulations.batchcomponent": ("recipe_component__amount_kind",),
+}
+AMOUNT_KIND_UNITS = {"mass": "g", "volume": "mL", "amount": "mol"}  # formulations.AmountKind -> unit
+
+_UNIT_WORDS = {
+    "um": "µm",
+    "uL": "µL",
+    "uA": "µA",
+    "uF": "µF",
+    "ug": "µg",
+    "uV": "µV",
+    "uS": "µS",
+    "umol": "µmol",
+    "degC": "°C",
+    "ohm": "Ω",
+    "percent": "%",
+    "dimensionless": "",
+}
+#: unit words recognised at the end of a name ("r_bulk_ohm", "sigma_S_per_m", "area_cm2", "temperature_C")
+_NAME_UNITS = frozenset(
+    """ohm S mS uS m cm mm um nm s min h Hz kHz MHz V mV A mA uA Ah mAh Wh mWh W mW g mg ug kg mol mmol K C eV J
+    kJ Pa kPa MPa GPa L mL uL ppm percent""".split()
+)
 
 
-def _show(model: type[models.Model], name: str, value: Any) -> str:
-    """A value as a researcher reads it: units on quantities, labels of choices, users by name."""
-    if value is None or value == "":
-        return "–"
+def unit_text(unit: str) -> str:
+    """A pint unit string as printed: "um" -> "µm", "cm**2" -> "cm²", "degC" -> "°C", "dimensionless" -> ""."""
+    text = re.sub(r"[A-Za-z]+", lambda m: _UNIT_WORDS.get(m[0], m[0]), unit.strip())
+    text = text.replace("**2", "²").replace("**3", "³").replace("^2", "²").replace("^3", "³")
+    return re.sub(r"(?<=[A-Za-zµΩ])([23])\b", lambda m: "²" if m[1] == "2" else "³", text)
+
+
+def key_label(key: str) -> str:
+    """A machine name as a label: underscores as spaces, a trailing unit in brackets
+    ("sigma_S_per_m" -> "sigma (S/m)", "r_bulk_ohm" -> "r bulk (Ω)", "cell_id" -> "cell id")."""
+    parts = str(key).split("_")
+
+    def is_unit(word: str) -> bool:
+        return word.rstrip("23") in _NAME_UNITS
+
+    last = len(parts) - 1
+    if last < 1 or not is_unit(parts[last]):
+        return " ".join(parts)
+    first = last
+    while first - 2 >= 1 and parts[first - 1] == "per" and is_unit(parts[first - 2]):
+        first -= 2
+    if parts[first - 1] == "per":  # "rate_per_h": a rate, not a unit of its own
+        return " ".join(parts)
+    unit = "/".join(parts[first::2])
+    return f"{' '.join(parts[:first])} ({'°C' if unit == 'C' else unit_text(unit)})"
+
+
+def _unit_of(label: str, model: type[models.Model], name: str, data: dict[str, Any]) -> str:
+    """The printed unit of the stored number of field ``name`` in a row's ``data`` ("" when it has none)."""
+    column = UNIT_COLUMNS.get(label, {}).get(name)
+    if column is not None:
+        unit = str(data.get(column) or "")
+        return unit_text(AMOUNT_KIND_UNITS.get(unit, unit))
     try:
         f = _field(model, name)
     except LookupError:
+        return ""
+    return unit_text(getattr(f, "unit", "") or "")
+
+
+def _with_unit(verbose: str, unit: str) -> str:
+    return f"{verbose} ({unit})" if unit and not verbose.endswith(f"({unit})") else verbose
+
+
+def number_text(value: float | int, digits: int) -> str:
+    """A number to ``digits`` significant figures, without trailing zeros: 100.00120199 -> "100" (4), 5.404e-05
+    -> "5.404e-5"."""
+    if isinstance(value, int):
         return str(value)
+    if not math.isfinite(value):
+        return str(value)
+    text = f"{value:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _distinct_numbers(old: float | int, new: float | int, digits: int) -> tuple[str, str]:
+    """Both numbers to as many figures as it takes to see that they differ (0.2500001 -> 0.2500002, not 0.25 ->
+    0.25)."""
+    a, b = number_text(old, digits), number_text(new, digits)
+    while a == b and old != new and digits < 17:
+        digits += 1
+        a, b = number_text(old, digits), number_text(new, digits)
+    return a, b
+
+
+def _json_inline(value: Any, depth: int = 0) -> str:
+    """A JSON value in one line: "key: value" pairs ("; " between the pairs of the top object), numbers to
+    JSON_DIGITS figures, text without quotes."""
+    if value is None or value is MISSING or value in ({}, []):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if _is_number(value):
+        return number_text(value, JSON_DIGITS)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_json_inline(v, depth + 1) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = [f"{key_label(k)}: {_json_inline(v, depth + 1)}" for k, v in sorted(value.items())]
+        return "; ".join(pairs) if depth == 0 else "{" + ", ".join(pairs) + "}"
+    return str(value)
+
+
+def _json_full(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
+
+
+def _abbreviated(text: str, full: str, *, pairs_of: Any = None) -> tuple[str, str]:
+    """(the text cut to about SHORT_TEXT characters, and ``full`` when it was cut, else ""). The summary of a JSON
+    object (``pairs_of``) is cut after its last whole "key: value" pair, with how many pairs are left out."""
+    if len(text) <= SHORT_TEXT:
+        return text, ""
+    if not isinstance(pairs_of, dict):
+        return text[: SHORT_TEXT - 1].rstrip() + "…", full
+    pairs = text.split("; ")
+    kept = pairs[:1]
+    for pair in pairs[1:]:
+        if len("; ".join([*kept, pair])) > SHORT_TEXT:
+            break
+        kept.append(pair)
+    short = "; ".join(kept)
+    if len(short) > SHORT_TEXT:  # the first pair alone is too long
+        return short[: SHORT_TEXT - 1].rstrip() + "…", full
+    return f"{short}; … (+{len(pairs) - len(kept)} more)", full
+
+
+def _json_shown(value: Any) -> tuple[str, str]:
+    text = _json_inline(value)
+    return _abbreviated(text, _json_full(value) if value is not MISSING else "", pairs_of=value)
+
+
+def _show(model: type[models.Model], name: str, value: Any, *, precise: bool = False) -> tuple[str, str]:
+    """(a value as a researcher reads it, the full value when that is abbreviated): labels of choices, users by
+    name, numbers to FIELD_DIGITS figures (the unit goes with the field's label), JSON as "key: value" pairs;
+    ``precise``: times to the millisecond (two saves within the same second)."""
+    if value is None or value == "":
+        return "–", ""
+    try:
+        f = _field(model, name)
+    except LookupError:
+        return _abbreviated(str(value), str(value))
     if f.is_relation and f.related_model is not None:
         if f.related_model is get_user_model():
-            return f"{USER_MARK}{value}"
-        return f"{f.related_model._meta.verbose_name} #{value}"
+            return f"{USER_MARK}{value}", ""
+        return f"{f.related_model._meta.verbose_name} #{value}", ""
     if getattr(f, "choices", None):
-        return str(dict(f.flatchoices).get(value, value))
+        return str(dict(f.flatchoices).get(value, value)), ""
     if isinstance(f, models.BooleanField):
-        return "yes" if value in (True, 1, "true") else "no"
+        return ("yes" if value in (True, 1, "true") else "no"), ""
     if isinstance(f, models.DateTimeField) and isinstance(value, str):
         parsed = parse_datetime(value)
         if parsed is None:
-            return value
+            return value, ""
         if timezone.is_naive(parsed):  # SQLite's JSON holds the UTC text without an offset
             parsed = timezone.make_aware(parsed, UTC)
-        return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M:%S")
+        text = timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M:%S.%f" if precise else "%Y-%m-%d %H:%M:%S")
+        return (text[:-3] if precise else text), ""
     if isinstance(f, models.DateField) and isinstance(value, str):
         d = parse_date(value[:10])
-        return d.isoformat() if d else value
+        return (d.isoformat() if d else value), ""
     if isinstance(f, models.JSONField) or isinstance(value, dict | list):
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        return text if len(text) <= 160 else text[:157] + "…"
-    unit = getattr(f, "unit", "")
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        text = f"{value:.6g}"
-        if unit and unit != "dimensionless":
-            text += " " + UNIT_DISPLAY.get(unit, unit.replace("**2", "²").replace("**3", "³"))
-        return text
-    text = str(value)
-    return text if len(text) <= 200 else text[:197] + "…"
+        return _json_shown(value)
+    if _is_number(value):
+        return number_text(value, FIELD_DIGITS), ""
+    if model._meta.label_lower == "measurements.derivedproperty" and name == "name":
+        shown = property_label(str(value))
+        return (f"{shown} ({value})" if shown != value else str(value)), ""
+    return _abbreviated(str(value), str(value))
+
+
+def _initial(label: str, model: type[models.Model], name: str, value: Any, data: dict[str, Any]) -> Change:
+    text, full = _show(model, name, value)
+    return Change(_with_unit(_verbose(model, name), _unit_of(label, model, name, data)), "", text, "", full)
+
+
+def _changes_of(
+    label: str,
+    model: type[models.Model],
+    name: str,
+    old: Any,
+    new: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> list[Change]:
+    """The lines of one changed field: one line, or one per changed key when both sides are JSON objects."""
+    verbose = _verbose(model, name)
+    if isinstance(old, dict) and isinstance(new, dict):
+        return _json_changes(verbose, old, new)
+    unit_old, unit_new = _unit_of(label, model, name, before), _unit_of(label, model, name, after)
+    if _is_number(old) and _is_number(new):
+        old_text, new_text = _distinct_numbers(old, new, FIELD_DIGITS)
+        old_full = new_full = ""
+    else:
+        (old_text, old_full), (new_text, new_full) = _show(model, name, old), _show(model, name, new)
+        if old_text == new_text:  # two times within the same second
+            (old_text, old_full), (new_text, new_full) = (
+                _show(model, name, old, precise=True),
+                _show(model, name, new, precise=True),
+            )
+    if unit_old == unit_new:
+        return [Change(_with_unit(verbose, unit_new), old_text, new_text, old_full, new_full)]
+    # the unit itself changed (a derived property recomputed in other units): each value with its own
+    if unit_old and old_text != "–":
+        old_text = f"{old_text} {unit_old}"
+    if unit_new and new_text != "–":
+        new_text = f"{new_text} {unit_new}"
+    return [Change(verbose, old_text, new_text, old_full, new_full)]
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """JSON equality that tells true from 1 (Python's == does not)."""
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
+def _json_changes(prefix: str, old: dict[str, Any], new: dict[str, Any], depth: int = 0) -> list[Change]:
+    """One line per key whose value differs between two JSON objects ("Parameters › sigma (S/m): 0.025 ->
+    0.0225"); nested objects are compared key by key too (two levels down)."""
+    out: list[Change] = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, MISSING), new.get(key, MISSING)
+        if _same_json(a, b):
+            continue
+        field_label = f"{prefix} › {key_label(key)}"
+        if isinstance(a, dict) and isinstance(b, dict) and depth < 2:
+            out.extend(_json_changes(field_label, a, b, depth + 1))
+            continue
+        if _is_number(a) and _is_number(b):
+            old_text, new_text = _distinct_numbers(a, b, JSON_DIGITS)
+            out.append(Change(field_label, old_text, new_text))
+            continue
+        (old_text, old_full), (new_text, new_full) = _json_shown(a), _json_shown(b)
+        out.append(Change(field_label, old_text, new_text, old_full, new_full))
+    return out
 
 
 def _name_users(rows: list[HistoryRow]) -> None:
@@ -585,8 +897,8 @@ def _name_users(rows: list[HistoryRow]) -> None:
 
     for r in rows:
         r.user_label = names.get(r.user_id, f"user #{r.user_id}") if r.user_id is not None else "system"
-        r.changes = [Change(c.field, fix(c.old), fix(c.new)) for c in r.changes]
-        r.initial = [Change(c.field, fix(c.old), fix(c.new)) for c in r.initial]
+        r.changes = [dataclasses.replace(c, old=fix(c.old), new=fix(c.new)) for c in r.changes]
+        r.initial = [dataclasses.replace(c, old=fix(c.old), new=fix(c.new)) for c in r.initial]
 
 
 # ------------------------------------------------------------------------------------------------ links

@@ -92,6 +92,11 @@ def _page_of_rows(request: HttpRequest, spec: history.Filter) -> tuple[Any, list
     return page, history.load_rows(page.object_list)
 
 
+def _listed(rows: list[history.HistoryRow]) -> dict[str, Any]:
+    """The template's rows: saves that changed no tracked field folded into one line per run, and how many."""
+    return {"rows": history.fold_empty_saves(rows), "empty_saves": sum(r.is_empty_save for r in rows)}
+
+
 @login_required
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
@@ -103,7 +108,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lims/audit_list.html",
-        {"form": form, "page": page, "rows": rows, "query": _query_without_page(request)},
+        {"form": form, "page": page, **_listed(rows), "query": _query_without_page(request)},
     )
 
 
@@ -131,7 +136,7 @@ def record_history(request: HttpRequest, label: str, pk: int) -> HttpResponse:
             "record": history.current_label(label, pk),
             "record_url": history.detail_url(label, pk),
             "page": page,
-            "rows": rows,
+            **_listed(rows),
             "query": _query_without_page(request),
             "parts": sorted(set(nouns.values())),
         },
@@ -159,7 +164,7 @@ def user_history(request: HttpRequest, pk: int) -> HttpResponse:
             "person": history.user_label(pk),
             "form": form,
             "page": page,
-            "rows": rows,
+            **_listed(rows),
             "query": _query_without_page(request),
         },
     )

@@ -2,6 +2,10 @@
 
 Temperatures are read through lims.units: "20", "20 degC" or "293.15 K" all mean 20 °C; a value of another
 dimension is refused with the message of parse_quantity. Filler content is in wt% (0-100).
+
+The id parameters of the API (cell, series, membrane, pellet, recipe, recipe_version) stay as they are; the page
+leaves them out (``api_only``) and offers what a researcher knows instead: the cell, membrane and pellet codes, the
+series and recipe names (formulations/filters_base.py).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from formulations.models import Batch, Membrane, Recipe, RecipeVersion
+from cells.models import Cell
+from formulations.filters_base import CodeFilter, PageFilterSet
+from formulations.models import Batch, Membrane, Pellet, Recipe, RecipeVersion
 from lims.units import UnitError, parse_quantity
 from measurements.models import DerivedProperty, MeasurementSeries, SeriesKind
 
@@ -36,16 +42,21 @@ class TemperatureFilter(django_filters.Filter):
     field_class = TemperatureFormField
 
 
-class DerivedPropertyFilter(django_filters.FilterSet):
+class DerivedPropertyFilter(PageFilterSet):
     name = django_filters.CharFilter(
         field_name="name", lookup_expr="exact", label="Property (e.g. ionic_conductivity)"
     )
     cell = django_filters.NumberFilter(field_name="cell_id", label="Cell id")
     cell_code = django_filters.CharFilter(field_name="cell__code", lookup_expr="iexact", label="Cell code")
-    measurement = django_filters.NumberFilter(field_name="measurement_id", label="Measurement id")
+    measurement = django_filters.NumberFilter(
+        field_name="measurement_id", label="Measurement # (e.g. 309 for PEIS #309)"
+    )
     series = django_filters.NumberFilter(field_name="series_id", label="Series id")
+    series_name = django_filters.CharFilter(method="filter_series_name", label="Series name contains")
     membrane = django_filters.NumberFilter(field_name="membrane_id", label="Membrane id")
+    membrane_code = CodeFilter(field_name="membrane", model=Membrane, label="Membrane code")
     pellet = django_filters.NumberFilter(field_name="pellet_id", label="Pellet id")
+    pellet_code = CodeFilter(field_name="pellet", model=Pellet, label="Pellet code")
     recipe = django_filters.NumberFilter(
         field_name="membrane__batch__recipe_version__recipe_id", label="Recipe id"
     )
@@ -59,9 +70,20 @@ class DerivedPropertyFilter(django_filters.FilterSet):
     temperature_max = TemperatureFilter(field_name="temperature", lookup_expr="lte", label="Temperature to")
     method_version = django_filters.CharFilter(field_name="method_version", label="Method version")
 
+    api_only = ("cell", "series", "membrane", "pellet", "recipe", "recipe_version")
+
     class Meta:
         model = DerivedProperty
         fields: list[str] = []
+
+    def filter_series_name(
+        self, qs: QuerySet[DerivedProperty], name: str, value: str
+    ) -> QuerySet[DerivedProperty]:
+        """Series whose name contains ``value``: the few matching series first, then their properties."""
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(series__in=MeasurementSeries.objects.filter(name__icontains=value).values("pk"))
 
     @staticmethod
     def _filler_q(lookup: str, wt_percent: float) -> Q:
@@ -104,10 +126,13 @@ class DerivedPropertyFilter(django_filters.FilterSet):
         return qs if value is None else qs.filter(self._filler_q("lte", value))
 
 
-class MeasurementSeriesFilter(django_filters.FilterSet):
+class MeasurementSeriesFilter(PageFilterSet):
     kind = django_filters.ChoiceFilter(choices=SeriesKind.choices)
     cell = django_filters.NumberFilter(field_name="cell_id")
+    cell_code = CodeFilter(field_name="cell", model=Cell, label="Cell code")
     name = django_filters.CharFilter(lookup_expr="icontains")
+
+    api_only = ("cell",)
 
     class Meta:
         model = MeasurementSeries

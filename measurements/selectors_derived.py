@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from lims.permissions import scope_to_teams
@@ -210,8 +210,14 @@ class Metric:
     names: tuple[str, ...]
 
 
+#: the key of the conductivities as measured, at whatever temperature (one value per temperature, labelled)
+MEASURED_CONDUCTIVITY = "conductivity_measured"
+#: a direct measurement counts as "at 20 °C" within this many kelvin
+AT_20C_TOLERANCE_K = 1.0
+
 COMPARISON_METRICS: tuple[Metric, ...] = (
     Metric("conductivity_20C", "σ at 20 °C", "mS/cm", (derive.CONDUCTIVITY, derive.CONDUCTIVITY_20C)),
+    Metric(MEASURED_CONDUCTIVITY, "σ as measured", "mS/cm", (derive.CONDUCTIVITY,)),
     Metric("activation_energy", "Ea", "eV", (derive.ACTIVATION_ENERGY,)),
     Metric("transference_number", "t+", "", (derive.TRANSFERENCE,)),
     Metric("critical_current_density", "CCD", "mA/cm^2", (derive.CCD,)),
@@ -234,6 +240,8 @@ class ComparisonValue:
     method: str
     note: str = ""
     lower_bound: bool = False
+    #: the temperature the value is at (a conductivity as measured: its group's temperature, rounded to 1 °C)
+    temperature_C: float | None = None
 
     @property
     def text(self) -> str:
@@ -248,10 +256,21 @@ class ComparisonRow:
     recipe_version_id: int | None
     filler_wt_percent: float | None
     pellet_id: int | None
+    #: one value per metric; for MEASURED_CONDUCTIVITY the one measured nearest to 20 °C
     values: dict[str, ComparisonValue | None] = field(default_factory=dict)
+    #: the conductivities as measured, one per temperature (rounded to 1 °C), coldest first, unknown last
+    measured_conductivity: list[ComparisonValue] = field(default_factory=list)
 
-    def cells(self) -> list[tuple[Metric, ComparisonValue | None]]:
-        return [(m, self.values.get(m.key)) for m in COMPARISON_METRICS]
+    def cells(self) -> list[tuple[Metric, list[ComparisonValue]]]:
+        """What the table shows per metric: every temperature for the measured conductivity, else 0 or 1 value."""
+        out: list[tuple[Metric, list[ComparisonValue]]] = []
+        for m in COMPARISON_METRICS:
+            if m.key == MEASURED_CONDUCTIVITY:
+                out.append((m, list(self.measured_conductivity)))
+            else:
+                v = self.values.get(m.key)
+                out.append((m, [] if v is None else [v]))
+        return out
 
 
 def _group_key(row: DerivedProperty) -> tuple[str, str, dict[str, Any]] | None:
@@ -269,15 +288,60 @@ def _group_key(row: DerivedProperty) -> tuple[str, str, dict[str, Any]] | None:
     return None
 
 
-def _metric_of(row: DerivedProperty) -> str | None:
+def _at_20C(row: DerivedProperty) -> bool:
+    return row.temperature is not None and abs(row.temperature - 20.0) <= AT_20C_TOLERANCE_K
+
+
+def _metrics_of(row: DerivedProperty) -> list[str]:
+    """The metrics a row counts for: a conductivity always counts "as measured" (at its temperature), and also
+    "at 20 °C" when it was measured at 20 ± 1 °C."""
     if row.name == derive.CONDUCTIVITY:
-        return (
-            "conductivity_20C" if row.temperature is not None and abs(row.temperature - 20.0) <= 1.0 else None
-        )
-    for m in COMPARISON_METRICS:
-        if row.name in m.names:
-            return m.key
-    return None
+        return ["conductivity_20C", MEASURED_CONDUCTIVITY] if _at_20C(row) else [MEASURED_CONDUCTIVITY]
+    return [m.key for m in COMPARISON_METRICS if row.name in m.names]
+
+
+def _temperature_group(row: DerivedProperty) -> float | None:
+    return None if row.temperature is None else float(round(row.temperature))
+
+
+def temperature_label(temperature_C: float | None) -> str:
+    return "temperature not recorded" if temperature_C is None else f"at {temperature_C:g} °C"
+
+
+def _median(rows: list[DerivedProperty]) -> DerivedProperty:
+    """The row holding the (lower) median value, so that the value shown links to its provenance."""
+    return sorted(rows, key=lambda r: r.value)[(len(rows) - 1) // 2]
+
+
+def _shown(med: DerivedProperty, n: int, note: str, **extra: Any) -> ComparisonValue:
+    return ComparisonValue(
+        value=med.value,
+        unit=med.unit,
+        n=n,
+        derived_property_id=med.pk,
+        url=provenance_url(med),
+        method=med.method,
+        note=note,
+        **extra,
+    )
+
+
+def _note_of(med: DerivedProperty) -> str:
+    if med.name == derive.CONDUCTIVITY_20C:
+        if med.parameters.get("extrapolated"):
+            return "Arrhenius extrapolation: 20 °C is outside the measured temperatures"
+        return "Arrhenius interpolation"
+    if med.name == derive.CONDUCTIVITY:
+        return f"measured {temperature_label(med.temperature)}"
+    if med.name == derive.SYMMETRIC_LIFETIME:
+        note = str(med.parameters.get("failure_mode", ""))
+        j = med.parameters.get("current_density_mA_per_cm2")
+        if j:
+            note += f" at {j:.2g} mA/cm²"
+        return note
+    if med.name == derive.RETENTION and med.parameters.get("cycle"):
+        return f"after {med.parameters['cycle']} cycles"
+    return ""
 
 
 def comparison_table(user: Any) -> list[ComparisonRow]:
@@ -285,75 +349,167 @@ def comparison_table(user: Any) -> list[ComparisonRow]:
 
     In each cell the median of the group's values, as the actual row holding it (so it links to its provenance),
     with the number of rows n. Conductivity at 20 °C is a direct measurement at 20 ± 1 °C when there is one, else
-    the Arrhenius interpolation (the method is shown). A symmetric-cell life without a short is a lower bound.
+    the Arrhenius interpolation (the method is shown, and an extrapolation says so). The conductivity as measured
+    is given per temperature (rounded to 1 °C), so an electrolyte measured only at 25 °C is compared at 25 °C,
+    labelled, and never passed off as 20 °C. A symmetric-cell life without a short is a lower bound.
     """
-    names = [n for m in COMPARISON_METRICS for n in m.names]
+    names = sorted({n for m in COMPARISON_METRICS for n in m.names})
     qs = derived_properties(user).filter(name__in=names).order_by("id")
     groups: dict[str, ComparisonRow] = {}
     candidates: dict[tuple[str, str], dict[str, list[DerivedProperty]]] = {}
+    measured: dict[str, dict[float | None, list[DerivedProperty]]] = {}
     for row in qs:
-        metric = _metric_of(row)
+        metrics = _metrics_of(row)
         gk = _group_key(row)
-        if metric is None or gk is None:
+        if not metrics or gk is None:
             continue
         key, kind, extra = gk
         if key not in groups:
             groups[key] = ComparisonRow(key=key, label=electrolyte_label(row), kind=kind, **extra)
-        candidates.setdefault((key, metric), {}).setdefault(row.name, []).append(row)
+        for metric in metrics:
+            if metric == MEASURED_CONDUCTIVITY:
+                measured.setdefault(key, {}).setdefault(_temperature_group(row), []).append(row)
+            else:
+                candidates.setdefault((key, metric), {}).setdefault(row.name, []).append(row)
     for (key, metric_key), by_name in candidates.items():
         spec = METRICS_BY_KEY[metric_key]
         chosen = next((by_name[n] for n in spec.names if by_name.get(n)), [])
         if not chosen:
             continue
-        ordered = sorted(chosen, key=lambda r: r.value)
-        med = ordered[(len(ordered) - 1) // 2]
-        note = ""
-        if med.name == derive.CONDUCTIVITY_20C:
-            note = "Arrhenius interpolation"
-        elif med.name == derive.SYMMETRIC_LIFETIME:
-            note = str(med.parameters.get("failure_mode", ""))
-            j = med.parameters.get("current_density_mA_per_cm2")
-            if j:
-                note += f" at {j:.2g} mA/cm²"
-        elif med.name == derive.RETENTION and med.parameters.get("cycle"):
-            note = f"after {med.parameters['cycle']} cycles"
-        groups[key].values[metric_key] = ComparisonValue(
-            value=med.value,
-            unit=med.unit,
-            n=len(chosen),
-            derived_property_id=med.pk,
-            url=provenance_url(med),
-            method=med.method,
-            note=note,
+        med = _median(chosen)
+        groups[key].values[metric_key] = _shown(
+            med,
+            len(chosen),
+            _note_of(med),
             lower_bound=bool(med.name == derive.SYMMETRIC_LIFETIME and med.parameters.get("censored")),
+            temperature_C=med.temperature,
+        )
+    for key, by_temperature in measured.items():
+        per_t = [
+            _shown(_median(rows), len(rows), temperature_label(t), temperature_C=t)
+            for t, rows in sorted(by_temperature.items(), key=lambda kv: (kv[0] is None, kv[0] or 0.0))
+        ]
+        groups[key].measured_conductivity = per_t
+        groups[key].values[MEASURED_CONDUCTIVITY] = min(
+            per_t,
+            key=lambda v: (v.temperature_C is None, abs((v.temperature_C or 0.0) - 20.0)),
         )
     return sorted(groups.values(), key=lambda g: g.label)
 
 
+@dataclass(frozen=True)
+class ComparisonNotes:
+    """What the comparison page says about what it shows, or why it shows nothing."""
+
+    empty_reason: str = ""
+    needs: list[str] = field(default_factory=list)
+
+
+WHAT_THE_TABLE_NEEDS = (
+    "EIS of a blocking cell built with a membrane or pellet gives σ as measured, at the temperature of the "
+    "measurement; σ at 20 °C needs such a measurement at 20 ± 1 °C, or an Arrhenius series (EIS of one cell at "
+    "two or more temperatures), which also gives Ea. The other columns come from their own measurements: "
+    "t+ from an EIS–CA–EIS series, the stability window from LSV, CCD, Li|Li life and retention from cycling"
+)
+
+
+def comparison_notes(user: Any, rows: list[ComparisonRow]) -> ComparisonNotes:
+    """Why the table is empty (one count query, only then), or what is missing for a fair comparison."""
+    if not rows:
+        names = sorted({n for m in COMPARISON_METRICS for n in m.names})
+        compared = Q(name__in=names)
+        counts = derived_properties(user).aggregate(
+            total=Count("id"),
+            compared=Count("id", filter=compared),
+            of_electrolyte=Count(
+                "id", filter=compared & (Q(membrane__isnull=False) | Q(pellet__isnull=False))
+            ),
+        )
+        if not counts["total"]:
+            reason = "Nothing to compare yet: no measurement you can see has been analysed."
+        elif not counts["compared"]:
+            reason = (
+                f"Nothing to compare yet: none of the {counts['total']} derived properties you can see is one "
+                "the table compares (σ, Ea, t+, CCD, stability window, Li|Li life, full-cell retention)."
+            )
+        else:
+            reason = (
+                f"Nothing to compare yet: the {counts['compared']} derived properties the table would compare "
+                "are of cells built without a membrane or pellet, so there is no electrolyte to group them by."
+            )
+        return ComparisonNotes(empty_reason=reason, needs=[WHAT_THE_TABLE_NEEDS + "."])
+    needs = []
+    if len(rows) == 1:
+        needs.append(
+            "Only one electrolyte so far: a second recipe version, filler content or pellet gives something to "
+            "compare it with."
+        )
+    without_20 = [
+        r.label for r in rows if r.values.get("conductivity_20C") is None and r.measured_conductivity
+    ]
+    if without_20:
+        needs.append(
+            f"No σ at 20 °C for {', '.join(without_20)}: it needs an EIS at 20 ± 1 °C or an Arrhenius series "
+            "(EIS of one cell at two or more temperatures). Until then compare σ as measured, at the "
+            "temperature shown."
+        )
+    temperatures = {
+        v.temperature_C for r in rows for v in r.measured_conductivity if v.temperature_C is not None
+    }
+    if len(rows) > 1 and len(temperatures) > 1:
+        needs.append(
+            "σ as measured is compared at the same temperature only: the chart has one bar colour per temperature."
+        )
+    return ComparisonNotes(needs=needs)
+
+
 def comparison_figure(rows: list[ComparisonRow], metric_key: str) -> dict[str, Any]:
     metric = METRICS_BY_KEY[metric_key]
-    shown = [(r.label, r.values.get(metric_key)) for r in rows]
-    shown = [(label, v) for label, v in shown if v is not None]
     unit = f" / {metric.unit}" if metric.unit else ""
+    hover = "%{x}<br>%{y:.4g}" + (" " + metric.unit if metric.unit else "") + "<br>%{text}"
+    layout = {
+        "title": {"text": metric.label},
+        "xaxis": {"title": {"text": "electrolyte"}, "automargin": True},
+        "yaxis": {"title": {"text": f"{metric.label}{unit}"}},
+        "showlegend": False,
+    }
+    if metric_key == MEASURED_CONDUCTIVITY:
+        # one trace per temperature: bars side by side are at the same temperature, the legend says which
+        by_t: dict[float | None, list[tuple[str, ComparisonValue]]] = {}
+        for r in rows:
+            for v in r.measured_conductivity:
+                by_t.setdefault(v.temperature_C, []).append((r.label, v))
+        traces = [
+            {
+                "type": "bar",
+                "name": temperature_label(t).removeprefix("at "),
+                "x": [label for label, _ in at_t],
+                "y": [v.value for _, v in at_t],
+                "text": [f"n = {v.n}, {v.note}" for _, v in at_t],
+                "hovertemplate": hover,
+            }
+            for t, at_t in sorted(by_t.items(), key=lambda kv: (kv[0] is None, kv[0] or 0.0))
+        ]
+        layout.update(
+            {"title": {"text": f"{metric.label}, by temperature"}, "barmode": "group", "showlegend": True}
+        )
+        return {"data": traces, "layout": layout}
+    shown = [(r.label, value) for r in rows if (value := r.values.get(metric_key)) is not None]
     return {
         "data": [
             {
                 "type": "bar",
                 "name": metric.label,
                 "x": [label for label, _ in shown],
-                "y": [v.value for _, v in shown],  # type: ignore[union-attr]
-                "text": [f"n = {v.n}{' (lower bound)' if v.lower_bound else ''}" for _, v in shown],  # type: ignore[union-attr]
-                "hovertemplate": "%{x}<br>%{y:.4g}"
-                + (" " + metric.unit if metric.unit else "")
-                + "<br>%{text}",
+                "y": [v.value for _, v in shown],
+                "text": [
+                    f"n = {v.n}{' (lower bound)' if v.lower_bound else ''}{', ' + v.note if v.note else ''}"
+                    for _, v in shown
+                ],
+                "hovertemplate": hover,
             }
         ],
-        "layout": {
-            "title": {"text": metric.label},
-            "xaxis": {"title": {"text": "electrolyte"}, "automargin": True},
-            "yaxis": {"title": {"text": f"{metric.label}{unit}"}},
-            "showlegend": False,
-        },
+        "layout": layout,
     }
 
 
@@ -363,6 +519,7 @@ def comparison_csv_rows(rows: list[ComparisonRow]) -> Iterable[list[Any]]:
         *[f"{m.key} ({m.unit})" if m.unit else m.key for m in COMPARISON_METRICS],
         *[f"{m.key}_n" for m in COMPARISON_METRICS],
         *[f"{m.key}_derived_property_id" for m in COMPARISON_METRICS],
+        *[f"{m.key}_note" for m in COMPARISON_METRICS],
     ]
     for r in rows:
         cells = [r.values.get(m.key) for m in COMPARISON_METRICS]
@@ -371,6 +528,7 @@ def comparison_csv_rows(rows: list[ComparisonRow]) -> Iterable[list[Any]]:
             *[("" if c is None else c.text) for c in cells],
             *[("" if c is None else c.n) for c in cells],
             *[("" if c is None else c.derived_property_id) for c in cells],
+            *[("" if c is None else c.note) for c in cells],
         ]
 
 

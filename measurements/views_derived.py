@@ -22,6 +22,7 @@ from measurements import tasks_derived
 from measurements.api.derived_views import csv_response
 from measurements.filters_derived import DerivedPropertyFilter
 from measurements.models import MeasurementSeries, SeriesKind, Technique
+from measurements.views_common import ActiveFilter, active_filters
 
 
 @login_required
@@ -56,6 +57,7 @@ def derived_list(request: HttpRequest) -> HttpResponse:
             "query": sorting.query,
             "sorting": sorting,
             "q": text,
+            "filters_set": active_filters(request, filterset.form, [("q", "Search")]),
         },
     )
 
@@ -108,7 +110,12 @@ def comparison_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "measurements/derived/comparison.html",
-        {"rows": rows, "metrics": sel.COMPARISON_METRICS, "plotted": shown},
+        {
+            "rows": rows,
+            "metrics": sel.COMPARISON_METRICS,
+            "plotted": shown,
+            "notes": sel.comparison_notes(request.user, rows),
+        },
     )
 
 
@@ -151,6 +158,8 @@ def series_list(request: HttpRequest) -> HttpResponse:
             "q": text,
             "kind": kind,
             "kinds": SeriesKind.choices,
+            "filters_set": active_filters(request, extra=[("q", "Search")])
+            + ([ActiveFilter("Kind", SeriesKind(kind).label)] if kind in SeriesKind.values else []),
         },
     )
 

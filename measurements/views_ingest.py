@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -32,6 +33,7 @@ from measurements.models import Stage, Technique, Upload
 from measurements.selectors_derived import HEADLINE_NAMES
 from measurements.selectors_derived import label_of as derived_label
 from measurements.services import ingest
+from measurements.views_common import active_filters
 
 
 class UploadForm(forms.Form):
@@ -83,10 +85,22 @@ def upload_list(request: HttpRequest) -> HttpResponseBase:
     return _upload_list(request)
 
 
+#: the query parameter that pre-fills the upload form's cell ("Upload data for <cell>" links); unlike the list's
+#: ``cell_code`` filter it does not filter the list of recent uploads
+FOR_CELL_PARAM = "for_cell"
+
+
+def _cell_to_prefill(request: HttpRequest) -> str:
+    """The cell the upload form starts with: ``?for_cell=``, else the cell the list is filtered to (a list of one
+    cell's uploads is most often opened to upload for it; the page then says that the list is filtered)."""
+    return (request.GET.get(FOR_CELL_PARAM) or request.GET.get("cell_code") or "").strip()
+
+
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def _upload_list(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(initial={"cell": request.GET.get("cell_code", "")})
+    prefill = _cell_to_prefill(request)
+    form = UploadForm(initial={"cell": prefill})
     can_upload = bool(team_ids_for(request.user, Role.RESEARCHER)) or request.user.is_staff
     if request.method == "POST":
         from measurements.api.ingest_views import PayloadTooLarge
@@ -106,6 +120,10 @@ def _upload_list(request: HttpRequest) -> HttpResponse:
                 return redirect("measurements:upload-list")
     uploads = selectors.uploads_for(request.user)
     upload_filter = UploadFilter(request.GET, queryset=uploads)
+    # the upload form and the filter form both have a "cell" and a "technique": distinct ids, so that each
+    # label names its own input
+    upload_filter.form.auto_id = "filter_%s"
+    list_url = reverse("measurements:upload-list")
     sorting = Sorting(
         request,
         {
@@ -131,6 +149,10 @@ def _upload_list(request: HttpRequest) -> HttpResponse:
             "sorting": sorting,
             "query": sorting.query,
             "cell_codes": selectors.cell_choices(request.user),
+            "filters_set": active_filters(request, upload_filter.form),
+            # clearing the list's filters keeps the cell the upload form was opened for
+            "clear_url": list_url + (f"?{urlencode({FOR_CELL_PARAM: prefill})}" if prefill else ""),
+            "reload_url": request.get_full_path(),
             "can_upload": can_upload,
             "max_bytes": ingest.max_upload_bytes(),
             "api_url": reverse("upload-list"),
@@ -238,7 +260,14 @@ def measurement_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "measurements/ingest/measurement_list.html",
-        {"filter": measurement_filter, "page": page, "sorting": sorting, "query": sorting.query, "q": text},
+        {
+            "filter": measurement_filter,
+            "page": page,
+            "sorting": sorting,
+            "query": sorting.query,
+            "q": text,
+            "filters_set": active_filters(request, measurement_filter.form, [("q", "Search")]),
+        },
     )
 
 

@@ -48,7 +48,8 @@ def test_a_manager_reads_a_lots_history_with_old_and_new_values_who_when_channel
     html = client.get(f"/history/formulations.stocklot/{lot.pk}/").content.decode()
     assert f"History of stock lot {lot.code}" in html
     assert "Karl Fischer titration repeated" in html
-    assert "<del>50 ppm</del> → <ins>120 ppm</ins>" in html
+    # the field's label with the unit of the stored number, the numbers bare
+    assert '<span class="field">Water content (ppm)</span>: <del>50</del> → <ins>120</ins>' in html
     assert "web page" in html  # the channel of the edit
     assert researcher.username in html  # who
     assert "ledger entry" in html and "receive" in html  # the lot's ledger is part of its history
@@ -181,7 +182,7 @@ def test_history_rows_are_read_in_a_fixed_number_of_queries_and_diffed(team, res
         rows = history.load_rows(list(index))
     assert len(ctx.captured_queries) <= 3  # index, rows with predecessors, users
     assert [r.action for r in rows] == ["changed", "changed", "created"]
-    assert [(c.field, c.old, c.new) for c in rows[0].changes] == [("name", "B", "C")]
+    assert [(c.field, c.old, c.new) for c in rows[0].changes] == [("Name", "B", "C")]
     assert rows[0].reason == "to C"
 
 
@@ -191,7 +192,9 @@ def test_computed_fields_such_as_the_quantity_on_hand_are_in_the_diff(client, li
     inventory.consume_from_lot(lot=lot, amount="1.5 g", actor=researcher, purpose="a batch")
     client.force_login(manager)
     html = client.get(f"/history/formulations.stocklot/{lot.pk}/").content.decode()
-    assert "<del>25</del> → <ins>23.5</ins>" in html
+    assert (
+        '<span class="field">Quantity on hand (g)</span>: <del>25</del> → <ins>23.5</ins>' in html
+    )  # the lot's unit
 
 
 def test_logging_in_leaves_no_empty_history_row(client, manager):  # type: ignore[no-untyped-def]

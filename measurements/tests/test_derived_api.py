@@ -250,13 +250,20 @@ def test_the_comparison_tabulates_each_electrolyte_with_links_to_provenance(
 ):
     with django_assert_max_num_queries(4):
         data = api(researcher).get("/api/v1/comparison/").json()
-    assert [m["key"] for m in data["metrics"]][:2] == ["conductivity_20C", "activation_energy"]
+    assert [m["key"] for m in data["metrics"]][:3] == [
+        "conductivity_20C",
+        "conductivity_measured",
+        "activation_energy",
+    ]
     (row,) = data["rows"]
     assert row["filler_wt_percent"] == 20.0
     sigma = row["values"]["conductivity_20C"]
     assert sigma["value"] == pytest.approx(0.266, rel=0.02)
     assert sigma["n"] == 1
     assert sigma["url"] == f"/derived/{sigma['derived_property_id']}/"
+    assert sigma["note"] == "measured at 20 °C"  # the direct measurement at 20 °C, not the Arrhenius value
+    measured = row["values"]["conductivity_measured"]  # the one measured nearest to 20 °C, labelled
+    assert measured["derived_property_id"] == sigma["derived_property_id"] and measured["note"] == "at 20 °C"
     assert row["values"]["activation_energy"]["value"] == pytest.approx(0.331, rel=0.02)
     assert row["values"]["transference_number"] is None
     assert api(outsider).get("/api/v1/comparison/").json()["rows"] == []

@@ -55,8 +55,26 @@
       f.addEventListener("submit", function (e) { if (!window.confirm(f.dataset.confirm)) { e.preventDefault(); } });
     });
   }
+  // a table wider than its card scrolls sideways: make it reachable with the keyboard (Tab, then arrow keys)
+  // and name it for screen readers; a table that fits gets no extra tab stop
+  function scrollableTables() {
+    document.querySelectorAll(".table-scroll").forEach(function (box) {
+      var wide = box.scrollWidth > box.clientWidth + 1;
+      if (wide && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        var caption = box.querySelector("caption");
+        var heading = box.closest("section, .card") && box.closest("section, .card").querySelector("h2, h3");
+        box.setAttribute("aria-label", ((caption || heading || {}).textContent || "table").trim() + " (scrolls sideways)");
+      } else if (!wide && box.getAttribute("tabindex") === "0" && box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex"); box.removeAttribute("role"); box.removeAttribute("aria-label");
+      }
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("input.quantity").forEach(attach);
     confirmForms();
+    scrollableTables();
+    window.addEventListener("resize", debounce(scrollableTables, 200));
   });
 })();

@@ -1,6 +1,8 @@
 // Upload page: drag and drop several files; each is POSTed to the API on its own (XHR, so the bytes sent can
 // be shown), then its status URL is polled until the parse is done or failed. One progress bar per file:
-// 0-50 % while the bytes travel, 50-100 % while the worker parses and analyses. No inline script (CSP).
+// 0-50 % while the bytes travel, 50-100 % while the worker parses and analyses. The "Recent uploads" list is
+// fetched again (this page's own URL, its filters kept) when a file is accepted and when it is done or failed.
+// No inline script (CSP).
 (function () {
   "use strict";
   var POLL_MS = 1000;
@@ -22,11 +24,28 @@
     return { li: li, bar: bar, stage: stage, reason: reason, name: name };
   }
 
+  var refreshTimer = null;
+  function refreshRecent() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      var section = document.getElementById("recent-uploads");
+      if (!section || !window.DOMParser) { return; }
+      fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("recent-uploads");
+          if (fresh) { section.replaceWith(document.importNode(fresh, true)); }
+        })
+        .catch(function () { /* the list stays as it was; the rows above still show each file's status */ });
+    }, 400);
+  }
+
   function show(ui, status) {
     ui.stage.textContent = status.stage;
     ui.stage.className = "badge " + status.stage;
     ui.bar.value = 50 + 50 * (status.stage === "done" ? 1 : (status.progress || 0));
     if (status.stage === "failed") { ui.reason.textContent = status.error || "failed"; ui.bar.value = 100; }
+    if (status.stage === "done" || status.stage === "failed") { refreshRecent(); }
     if (status.stage === "done" && status.measurement) {
       var a = document.createElement("a");
       a.href = "/measurements/" + status.measurement + "/"; a.textContent = ui.name.textContent;
@@ -73,7 +92,7 @@
       if (xhr.status === 200 || xhr.status === 202) {
         if (xhr.status === 200) { ui.reason.textContent = "these bytes were uploaded before: showing that upload"; ui.reason.className = "muted"; }
         show(ui, body);
-        if (body.stage !== "done" && body.stage !== "failed") { poll(body.status_url, ui); }
+        if (body.stage !== "done" && body.stage !== "failed") { refreshRecent(); poll(body.status_url, ui); }
       } else {
         ui.stage.textContent = "refused (" + xhr.status + ")"; ui.stage.className = "badge failed";
         ui.reason.textContent = (body.error && body.error.message) || xhr.statusText;

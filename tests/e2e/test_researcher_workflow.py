@@ -204,10 +204,13 @@ def test_a_researcher_goes_from_a_delivered_lot_to_a_conductivity_with_its_audit
     # ---- upload an impedance file for the cell; the page follows its parse
     page.get_by_role("link", name=f"Upload data for {cell_code}").click()
     assert page.get_by_label("Cell (code or id)").input_value() == cell_code
-    page.locator("#id_files").set_input_files(str(_eis_file(tmp_path)))
+    eis_file = _eis_file(tmp_path)
+    page.locator("#id_files").set_input_files(str(eis_file))
     page.get_by_role("button", name="Upload").click()
     done = page.locator("#upload-progress .badge.done")
     done.wait_for()
+    # the "Recent uploads" list below is fetched again once the file is done: it lists the new upload
+    page.locator("#recent-uploads").get_by_text(eis_file.name).first.wait_for()
     shots("upload-done")
     page.locator("#upload-progress a").first.click()
     page.wait_for_url(re.compile(r"/measurements/\d+/$"))
@@ -237,11 +240,10 @@ def test_a_researcher_goes_from_a_delivered_lot_to_a_conductivity_with_its_audit
     page.get_by_role("link", name="History").click()
     page.wait_for_url(re.compile(rf"/history/formulations\.membrane/{membrane.pk}/$"))
     change = page.locator("table.history tbody tr").first
-    thickness = change.locator("ul.diff li", has_text="thickness")
-    assert (
-        thickness.locator("del").inner_text() == "500 µm"
-        and thickness.locator("ins").inner_text() == "450 µm"
-    )
+    thickness = change.locator("ul.diff li", has_text="Thickness measured")
+    # the unit goes with the field's label, the numbers are bare
+    assert thickness.locator(".field").inner_text() == "Thickness measured (µm)"
+    assert thickness.locator("del").inner_text() == "500" and thickness.locator("ins").inner_text() == "450"
     assert "Mara Okafor" in change.inner_text() and "web page" in change.inner_text()
     assert "re-measured with the micrometer at 5 points" in change.inner_text()
     shots("audit-entry")
