@@ -2,7 +2,7 @@
 
 The API's id parameters (``membrane``, ``pellet``) stay as they are; the page leaves them out and offers the codes
 (``membrane_code``, ``pellet_code``) instead, and draws ``team`` and ``recipe_version`` (ids in the API) as choice
-lists of the user's teams and recipe versions by name (formulations/filters_base.py)."""
+lists of the user's teams and recipe versions by name (lims/filtering.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from cells.models import Cell, CellFormat, CellState, Configuration
-from formulations.filters_base import CodeFilter, IdChoiceFilter, PageFilterSet
 from formulations.models import Membrane, Pellet, Recipe, RecipeVersion
+from lims.filtering import CodeFilter, IdChoiceFilter, PageFilterSet
 from lims.permissions import scope_to_teams, teams_for
 
 

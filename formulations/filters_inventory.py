@@ -7,7 +7,6 @@ from typing import Any
 import django_filters
 from django.db.models import Q, QuerySet
 
-from formulations.filters_base import PageFilterSet, yes_no_filter
 from formulations.models import (
     Chemical,
     ChemicalRole,
@@ -19,6 +18,7 @@ from formulations.models import (
     TransactionKind,
 )
 from formulations.selectors_inventory import chemical_search_q, location_descendant_ids
+from lims.filtering import PageFilterSet, yes_no_filter
 
 
 class StockLotFilter(PageFilterSet):

@@ -8,7 +8,6 @@ import django_filters as filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from formulations.filters_base import IdChoiceFilter, PageFilterSet, yes_no_filter
 from formulations.forms_synthesis import mould_choice_label
 from formulations.models import (
     Batch,
@@ -23,6 +22,7 @@ from formulations.models import (
     RecipeVersion,
     StockLot,
 )
+from lims.filtering import IdChoiceFilter, PageFilterSet, yes_no_filter
 from lims.models import Team
 from lims.permissions import scope_to_teams, team_ids_for, teams_for
 

@@ -31,7 +31,7 @@ from formulations.filters_synthesis import (
 )
 from formulations.models import Batch, Chemical, LotStatus, Mould, RecipeVersion, StockLot
 from formulations.services import synthesis as svc
-from lims.edit_guard import FIELD, unchanged_since_loaded, version_of
+from lims.edit_guard import FIELD, loaded_version_field, unchanged_since_loaded
 from lims.errors import DomainError
 from lims.listing import Sorting
 from lims.models import Attachment
@@ -135,9 +135,7 @@ def _recipe_editor(
     steps = fs.StepFormSet(data, prefix="steps", initial=initial[1] or None)
     notes_form = forms.Form(data)
     notes_form.fields["notes"] = forms.CharField(required=False, label="Version notes (what changed)")
-    notes_form.fields[FIELD] = forms.CharField(
-        required=False, widget=forms.HiddenInput, initial=version_of(version)
-    )
+    notes_form.fields[FIELD] = loaded_version_field(version)
     if version is not None and data is None:
         notes_form.initial = {"notes": ""}
     if request.method == "POST":

@@ -33,6 +33,11 @@ def version_of(obj: models.Model | None) -> str:
     return etag_for(type(obj), obj.pk, getattr(obj, "updated_at", None)) or ""
 
 
+def loaded_version_field(obj: models.Model | None) -> forms.CharField:
+    """The hidden field that carries the version of ``obj`` the form was opened on."""
+    return forms.CharField(required=False, widget=forms.HiddenInput, max_length=80, initial=version_of(obj))
+
+
 class LoadedVersionMixin(forms.BaseForm):
     """Adds the hidden ``loaded_version`` field to a (model) form; after validation the submitted value is in
     ``self.loaded_version`` and no longer in ``cleaned_data`` (so the form's data can go to a service as is)."""
@@ -41,9 +46,7 @@ class LoadedVersionMixin(forms.BaseForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        instance = getattr(self, "instance", None)
-        self.fields[FIELD] = forms.CharField(required=False, widget=forms.HiddenInput, max_length=80)
-        self.fields[FIELD].initial = version_of(instance)
+        self.fields[FIELD] = loaded_version_field(getattr(self, "instance", None))
         self.loaded_version = ""
 
     def clean(self) -> dict[str, Any] | None:

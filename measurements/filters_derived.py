@@ -5,7 +5,7 @@ dimension is refused with the message of parse_quantity. Filler content is in wt
 
 The id parameters of the API (cell, series, membrane, pellet, recipe, recipe_version) stay as they are; the page
 leaves them out (``api_only``) and offers what a researcher knows instead: the cell, membrane and pellet codes, the
-series and recipe names (formulations/filters_base.py).
+series and recipe names (lims/filtering.py).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from cells.models import Cell
-from formulations.filters_base import CodeFilter, PageFilterSet
 from formulations.models import Batch, Membrane, Pellet, Recipe, RecipeVersion
+from lims.filtering import CodeFilter, PageFilterSet
 from lims.units import UnitError, parse_quantity
 from measurements.models import DerivedProperty, MeasurementSeries, SeriesKind
 

@@ -1,15 +1,15 @@
 """FilterSets of uploads and measurements, shared by the API and the list pages.
 
 The id parameters of the API (cell, instrument, membrane, pellet) stay as they are; the pages leave them out
-(``api_only``) and offer the codes and the instrument's name instead (formulations/filters_base.py)."""
+(``api_only``) and offer the codes and the instrument's name instead (lims/filtering.py)."""
 
 from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
 
-from formulations.filters_base import CodeFilter, PageFilterSet
 from formulations.models import Membrane, Pellet
+from lims.filtering import CodeFilter, PageFilterSet
 from lims.units import UnitError, parse_quantity
 from measurements.models import Measurement, Stage, Technique, Upload
 

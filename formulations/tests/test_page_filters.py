@@ -19,7 +19,7 @@ from formulations.models import Membrane, Mould
 from formulations.services import inventory
 from formulations.services import synthesis as s
 from formulations.tests.test_synthesis_support import *  # noqa: F403
-from formulations.tests.test_synthesis_support import PMA, PMA_LINES
+from formulations.tests.test_synthesis_support import PMA, record_pma_batch
 from lims.fields import TYPICAL_EXAMPLES, QuantityFormField, quantity_help_text
 
 pytestmark = pytest.mark.django_db
@@ -55,18 +55,6 @@ def _select(html: str, name: str) -> str:
     return found.group(0)
 
 
-def _batch(pma: PMA, user: Any) -> Any:
-    draws = [
-        {
-            "component": c,
-            "lot": pma.lots[c.chemical.abbreviation],
-            "amount": dict(PMA_LINES)[c.chemical.abbreviation],
-        }
-        for c in pma.version.components.select_related("chemical")
-    ]
-    return s.record_batch(version=pma.version, actor=user, draws=draws)
-
-
 # ------------------------------------------------------------------------------------------------ filters
 
 
@@ -87,7 +75,7 @@ def test_the_batch_filters_read_recipe_and_any(
 def test_the_recipe_choice_finds_the_batches_of_that_recipe_on_the_page_and_in_the_api(
     researcher: Any, team: Any, pma: PMA, api: Any
 ) -> None:
-    batch = _batch(pma, researcher)
+    batch = record_pma_batch(pma, researcher)
     other = s.create_recipe(team=team, name="Other", actor=researcher)
     page = _html(researcher, "/batches/", {"recipe": pma.version.recipe_id})
     assert batch.code in page
@@ -231,7 +219,7 @@ def test_missing_values_read_as_a_dash_on_the_lot_and_chemical_pages(researcher:
 def test_a_membrane_without_cure_data_shows_a_dash_and_the_batch_list_a_dash_for_no_flag(
     researcher: Any, pma: PMA
 ) -> None:
-    batch = _batch(pma, researcher)
+    batch = record_pma_batch(pma, researcher)
     membrane = s.cast_membrane(
         batch=batch, mould=pma.mould, cast_mass="1 g", slurry_density="1.2", actor=researcher
     )
@@ -348,7 +336,7 @@ def test_the_examples_fit_their_fields() -> None:
 
 
 def test_the_membrane_form_page_shows_realistic_examples(researcher: Any, pma: PMA) -> None:
-    _batch(pma, researcher)
+    record_pma_batch(pma, researcher)
     text = _text(_html(researcher, "/membranes/new/"))
     assert "e.g. '365 nm'" in text and "e.g. '60 degC'" in text
     assert "1.5 degC" not in text and "1.5 nm" not in text and "e.g. '1.5 " not in text

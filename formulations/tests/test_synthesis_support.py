@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from formulations.models import Chemical, ChemicalRole, Mould, RecipeVersion, StockLot
+from formulations.models import Batch, Chemical, ChemicalRole, Mould, RecipeVersion, StockLot
 from formulations.services.inventory import receive_lot
-from formulations.services.synthesis import create_mould, create_recipe
+from formulations.services.synthesis import create_mould, create_recipe, record_batch
 
 __all__ = ["PMA", "chem", "make_pma", "pma"]
 
@@ -80,6 +80,19 @@ def make_pma(team: Any, user: Any) -> PMA:
     )
     mould = create_mould(name="glass 4x5", area="20 cm^2", actor=user)
     return PMA(chemicals=chemicals, lots=lots, version=recipe.versions.get(number=1), mould=mould)
+
+
+def record_pma_batch(pma: PMA, user: Any) -> Batch:
+    """One batch of the PMA recipe as entered, each component drawn from its own lot."""
+    draws = [
+        {
+            "component": c,
+            "lot": pma.lots[c.chemical.abbreviation],
+            "amount": dict(PMA_LINES)[c.chemical.abbreviation],
+        }
+        for c in pma.version.components.select_related("chemical")
+    ]
+    return record_batch(version=pma.version, actor=user, draws=draws)
 
 
 @pytest.fixture

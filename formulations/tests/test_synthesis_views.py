@@ -11,7 +11,7 @@ from django.test import Client
 from formulations.models import Batch, Membrane, RecipeVersion
 from formulations.services import synthesis as s
 from formulations.tests.test_synthesis_support import *  # noqa: F403
-from formulations.tests.test_synthesis_support import PMA, PMA_LINES
+from formulations.tests.test_synthesis_support import PMA, PMA_LINES, record_pma_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +29,6 @@ def _log_data(pma: PMA, scale: float = 1.0, **override: str) -> dict[str, Any]:
         data[f"c{c.pk}_amount"] = amounts[c.chemical.abbreviation]
         data[f"c{c.pk}_lot"] = pma.lots[c.chemical.abbreviation].pk
     return data
-
-
-def _batch(pma: PMA, user: Any) -> Batch:
-    draws = [
-        {
-            "component": c,
-            "lot": pma.lots[c.chemical.abbreviation],
-            "amount": dict(PMA_LINES)[c.chemical.abbreviation],
-        }
-        for c in pma.version.components.select_related("chemical")
-    ]
-    return s.record_batch(version=pma.version, actor=user, draws=draws)
 
 
 def test_the_log_page_shows_scaled_amounts_and_lots_with_their_on_hand_quantity(
@@ -96,7 +84,7 @@ def test_the_live_deviation_check_converts_and_flags(researcher: Any, pma: PMA) 
 
 
 def test_adding_a_component_to_a_frozen_version_shows_a_form_error(researcher: Any, pma: PMA) -> None:
-    _batch(pma, researcher)
+    record_pma_batch(pma, researcher)
     data = {"add-chemical": pma.chemicals["MMA"].pk, "add-amount": "0.1 g"}
     response = _client(researcher).post(f"/recipes/versions/{pma.version.pk}/", data)
     assert response.status_code == 400
@@ -104,22 +92,28 @@ def test_adding_a_component_to_a_frozen_version_shows_a_form_error(researcher: A
     assert pma.version.components.count() == 6
 
 
-def test_editing_a_frozen_version_in_the_editor_makes_a_new_version(researcher: Any, pma: PMA) -> None:
-    _batch(pma, researcher)
-    client = _client(researcher)
-    assert "is frozen" in client.get(f"/recipes/versions/{pma.version.pk}/edit/").content.decode()
-    data: dict[str, Any] = {
+def _salt_and_g4(pma: PMA, lifsi: str, notes: str) -> dict[str, Any]:
+    """The recipe editor's POST for a two-line recipe: LiFSI (the amount given) and 5 mL of G4."""
+    return {
         "components-TOTAL_FORMS": 2,
         "components-INITIAL_FORMS": 0,
         "steps-TOTAL_FORMS": 0,
         "steps-INITIAL_FORMS": 0,
         "components-0-chemical": pma.chemicals["LiFSI"].pk,
-        "components-0-amount": "3.5 g",
+        "components-0-amount": lifsi,
         "components-1-chemical": pma.chemicals["G4"].pk,
         "components-1-amount": "5 mL",
-        "notes": "less salt",
+        "notes": notes,
     }
-    response = client.post(f"/recipes/versions/{pma.version.pk}/edit/", data)
+
+
+def test_editing_a_frozen_version_in_the_editor_makes_a_new_version(researcher: Any, pma: PMA) -> None:
+    record_pma_batch(pma, researcher)
+    client = _client(researcher)
+    assert "is frozen" in client.get(f"/recipes/versions/{pma.version.pk}/edit/").content.decode()
+    response = client.post(
+        f"/recipes/versions/{pma.version.pk}/edit/", _salt_and_g4(pma, "3.5 g", "less salt")
+    )
     assert response.status_code == 302
     v2 = RecipeVersion.objects.get(recipe=pma.version.recipe, number=2)
     assert response["Location"] == f"/recipes/versions/{v2.pk}/"
@@ -143,19 +137,7 @@ def test_two_concurrent_edits_of_a_draft_version_do_not_lose_the_first(researche
     assert loaded == html.unescape(tags[1].group(1))
 
     def edit(client: Client, grams: str, version_tag: str) -> Any:
-        data: dict[str, Any] = {
-            "components-TOTAL_FORMS": 2,
-            "components-INITIAL_FORMS": 0,
-            "steps-TOTAL_FORMS": 0,
-            "steps-INITIAL_FORMS": 0,
-            "components-0-chemical": pma.chemicals["LiFSI"].pk,
-            "components-0-amount": grams,
-            "components-1-chemical": pma.chemicals["G4"].pk,
-            "components-1-amount": "5 mL",
-            "notes": f"LiFSI {grams}",
-            FIELD: version_tag,
-        }
-        return client.post(url, data)
+        return client.post(url, {**_salt_and_g4(pma, grams, f"LiFSI {grams}"), FIELD: version_tag})
 
     assert edit(a, "3.5 g", loaded).status_code == 302
     refused = edit(b, "3.0 g", loaded)
@@ -199,7 +181,7 @@ def test_the_membrane_form_refuses_a_volume_as_cast_mass_and_previews_the_thickn
     researcher: Any, pma: PMA
 ) -> None:
     """Preview: 1.2 g / (1.2 g/mL x 20 cm2) = 500 um."""
-    batch = _batch(pma, researcher)
+    batch = record_pma_batch(pma, researcher)
     client = _client(researcher)
     data: dict[str, Any] = {
         "batch": batch.pk,
@@ -292,7 +274,7 @@ def test_a_pellet_page_still_renders_when_the_powders_theoretical_density_was_re
 def test_another_teams_user_gets_404_and_a_viewer_gets_403(
     researcher: Any, viewer: Any, outsider: Any, pma: PMA
 ) -> None:
-    batch = _batch(pma, researcher)
+    batch = record_pma_batch(pma, researcher)
     assert _client(outsider).get(f"/batches/{batch.pk}/").status_code == 404
     assert _client(outsider).get(f"/recipes/versions/{pma.version.pk}/").status_code == 404
     assert _client(viewer).get(f"/batches/{batch.pk}/").status_code == 200
@@ -304,7 +286,7 @@ def test_another_teams_user_gets_404_and_a_viewer_gets_403(
 
 
 def test_cancelling_a_batch_on_its_page_needs_a_reason_and_confirms(researcher: Any, pma: PMA) -> None:
-    batch = _batch(pma, researcher)
+    batch = record_pma_batch(pma, researcher)
     client = _client(researcher)
     page = client.get(f"/batches/{batch.pk}/").content.decode()
     assert 'data-confirm="Cancel batch' in page
@@ -322,7 +304,7 @@ def test_list_pages_use_a_fixed_number_of_queries(
     client = _client(researcher)
 
     def grow(i: int) -> None:
-        batch = _batch(pma, researcher)
+        batch = record_pma_batch(pma, researcher)
         s.cast_membrane(batch=batch, mould=pma.mould, cast_mass="1 g", slurry_density="1.2", actor=researcher)
         s.create_recipe(team=team, name=f"recipe {i}", actor=researcher)
         s.create_mould(name=f"mould {i}", area="5 cm^2", actor=researcher)
