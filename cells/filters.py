@@ -24,7 +24,7 @@ class CellFilter(PageFilterSet):
     """
 
     code = django_filters.CharFilter(field_name="code", lookup_expr="icontains", label="Code contains")
-    state = django_filters.MultipleChoiceFilter(choices=CellState.choices)
+    state = django_filters.MultipleChoiceFilter(choices=CellState.choices, distinct=False)
     configuration = django_filters.ChoiceFilter(choices=Configuration.choices)
     cell_format = django_filters.ChoiceFilter(choices=CellFormat.choices, label="Format")
     electrolyte = django_filters.ChoiceFilter(
@@ -68,8 +68,14 @@ class CellFilter(PageFilterSet):
         user = self.user
         if user is not None:
             self.filters["recipe"].queryset = scope_to_teams(Recipe.objects.all(), user)
-            versions = RecipeVersion.objects.select_related("recipe").order_by("recipe__name", "number")
-            self.offer_choices("recipe_version", scope_to_teams(versions, user, "recipe__team"))
+            versions = scope_to_teams(RecipeVersion.objects.all(), user, "recipe__team").order_by(
+                "recipe__name", "number"
+            )
+            self.offer_choices(
+                "recipe_version",
+                versions.values_list("pk", "recipe__name", "number"),  # hundreds of rows: no instances
+                lambda row: f"{row[1]} v{row[2]}",  # RecipeVersion.__str__
+            )
             self.offer_choices("team", teams_for(user).order_by("name"))
 
     def filter_electrolyte(self, qs: QuerySet[Cell], name: str, value: str) -> QuerySet[Cell]:

@@ -32,7 +32,9 @@ class StockLotFilter(PageFilterSet):
         label="Location (and places inside it)",
     )
     supplier = django_filters.ModelChoiceFilter(queryset=Supplier.objects.all())
-    status = django_filters.MultipleChoiceFilter(choices=LotStatus.choices)
+    status = django_filters.MultipleChoiceFilter(
+        choices=LotStatus.choices, distinct=False
+    )  # a column: no DISTINCT
     expires_before = django_filters.DateFilter(
         field_name="expires_on", lookup_expr="lte", label="Expires on or before (YYYY-MM-DD)"
     )
@@ -93,7 +95,7 @@ class StockTransactionFilter(django_filters.FilterSet):
     lot = django_filters.ModelChoiceFilter(queryset=StockLot.objects.select_related("chemical"))
     code = django_filters.CharFilter(field_name="lot__code", lookup_expr="iexact", label="Lot code")
     chemical = django_filters.ModelChoiceFilter(field_name="lot__chemical", queryset=Chemical.objects.all())
-    kind = django_filters.MultipleChoiceFilter(choices=TransactionKind.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=TransactionKind.choices, distinct=False)
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import django_filters
 from django import forms
 from django.db.models import Model, QuerySet
+from django.utils.choices import BaseChoiceIterator
 
 #: the empty choice of a choice list of names (the same as Django's own selects next to it)
 EMPTY_LABEL = "---------"
@@ -39,9 +40,12 @@ def yes_no_filter(**kwargs: Any) -> django_filters.BooleanFilter:
     return django_filters.BooleanFilter(widget=AnyYesNoSelect, **kwargs)
 
 
-class _ObjectChoices:
+class _ObjectChoices(BaseChoiceIterator):
     """The options of a choice list, read from a queryset when the select is drawn (one query; none for a JSON
-    answer of the API, which validates the form but does not draw it)."""
+    answer of the API, which validates the form but does not draw it).
+
+    A ``BaseChoiceIterator`` so that Django's widget keeps it lazy: a plain iterable given to ``Select.choices`` is
+    normalised at once, which read the whole queryset twice on every API request with this filter."""
 
     def __init__(self, queryset: QuerySet[Any], label: Callable[[Any], str], empty_label: str) -> None:
         self.queryset = queryset
@@ -50,8 +54,8 @@ class _ObjectChoices:
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         yield ("", self.empty_label)
-        for obj in self.queryset:
-            yield (str(obj.pk), self.label(obj))
+        for obj in self.queryset:  # records, or rows of values_list("pk", ...) (no model instances: cheaper)
+            yield (str(obj[0] if isinstance(obj, tuple) else obj.pk), self.label(obj))
 
 
 class IdChoiceFilter(django_filters.NumberFilter):

@@ -1,0 +1,86 @@
+"""Choice lists a page offers (PageFilterSet.offer_choices) are read when the select is drawn, never when the API
+validates its query string: before, Django normalised them on assignment and every API list request with such a
+filter read the recipe versions and teams twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import cells.filters
+import formulations.filters_inventory
+import formulations.filters_synthesis
+import measurements.filters_derived
+import measurements.filters_ingest
+from lims.filtering import PageFilterSet
+
+pytestmark = pytest.mark.django_db
+
+MODULES = (
+    cells.filters,
+    formulations.filters_inventory,
+    formulations.filters_synthesis,
+    measurements.filters_derived,
+    measurements.filters_ingest,
+)
+
+
+def _filtersets() -> list[type[PageFilterSet]]:
+    found: list[type[PageFilterSet]] = []
+    todo = list(PageFilterSet.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls._meta.model is not None:
+            found.append(cls)
+    return sorted(found, key=lambda c: c.__qualname__)
+
+
+def test_every_filterset_module_is_imported() -> None:
+    assert {c.__module__ for c in _filtersets()} <= {m.__name__ for m in MODULES}
+    assert len(_filtersets()) >= 10
+
+
+@pytest.mark.parametrize("filterset_class", _filtersets(), ids=lambda c: c.__qualname__)
+def test_offered_choices_are_read_only_when_drawn(filterset_class: Any, rf: Any, researcher: Any) -> None:
+    request = rf.get("/api/v1/x/", {"ordering": "id"})
+    request.user = researcher
+    filterset = filterset_class(
+        request.GET, queryset=filterset_class._meta.model.objects.all(), request=request
+    )
+
+    with CaptureQueriesContext(connection) as validating:
+        assert filterset.is_valid(), filterset.errors
+    assert validating.captured_queries == [], [q["sql"] for q in validating.captured_queries]
+
+    offered = list(filterset._offered)
+    with CaptureQueriesContext(connection) as drawing:
+        for name in offered:
+            html = str(filterset.form[name])
+            assert html.startswith("<select") and '<option value="" selected>---------</option>' in html
+    # one query per offered list, read once (not twice, as the normalisation did)
+    assert len(drawing.captured_queries) <= len(offered)
+
+
+@pytest.mark.parametrize("filterset_class", _filtersets(), ids=lambda c: c.__qualname__)
+def test_no_distinct_for_a_choice_among_the_rows_own_values(filterset_class: Any) -> None:
+    """django-filter's MultipleChoiceFilter adds SELECT DISTINCT by default (for filters through a to-many join).
+    On a column of the row itself it cannot repeat a row, and DISTINCT over every selected column tripled the
+    time of ``/api/v1/lots/?status=available`` on the large lab (1.3 + 4.2 ms of SQL)."""
+    model = filterset_class._meta.model
+    for name, flt in filterset_class.base_filters.items():
+        if getattr(flt, "distinct", False) and "__" not in flt.field_name and flt.method is None:
+            field = model._meta.get_field(flt.field_name)
+            assert field.many_to_many or field.one_to_many, (
+                f"{filterset_class.__name__}.{name}: distinct=False"
+            )
+
+
+def test_the_lot_list_filtered_by_status_selects_no_distinct(api: Any, researcher: Any) -> None:
+    client = api(researcher)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/lots/", {"status": ["available", "quarantine"]}).status_code == 200
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"]]
