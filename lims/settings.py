@@ -77,6 +77,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "lims.urls"
+FORM_RENDERER = "lims.forms_renderer.FastSelectRenderer"  # Django's markup; selects drawn in Python
 WSGI_APPLICATION = "lims.wsgi.application"
 AUTH_USER_MODEL = "lims.User"
 LOGIN_URL = "login"

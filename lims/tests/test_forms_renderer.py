@@ -1,0 +1,77 @@
+"""The project's form renderer draws selects in Python: the markup must equal Django's templates, byte for byte."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django import forms
+from django.conf import settings
+from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.utils.safestring import mark_safe
+
+from lims.filtering import AnyYesNoSelect
+from lims.forms_renderer import FastSelectRenderer
+
+HOSTILE = [
+    ("", "---------"),
+    (1, "PMA <b>gel</b> & \"quoted\" 'single'"),
+    ("2", mark_safe("<em>safe</em> label")),  # noqa: S308 - a label the caller marked safe stays markup
+    ('a&b"<c>', "value to escape"),
+    (3.5, "ünïcode — 20 wt% LLZTO"),
+    (None, "None as a value"),
+]
+GROUPED = [("", "---------"), ("Group <1>", [(1, "one"), (2, "two")]), (3, "three"), ("G2", [("x", "ex")])]
+
+
+def _widgets() -> list[tuple[str, forms.Widget, Any]]:
+    return [
+        ("select", forms.Select(choices=HOSTILE), "2"),
+        ("select none", forms.Select(choices=HOSTILE), None),
+        ("select unknown", forms.Select(choices=HOSTILE), "no such value"),
+        (
+            "select attrs",
+            forms.Select(choices=HOSTILE, attrs={"class": 'a"b', "required": True, "x": False}),
+            1,
+        ),
+        ("select disabled", forms.Select(choices=HOSTILE, attrs={"disabled": True, "data-x": "<y>"}), ""),
+        ("multiple", forms.SelectMultiple(choices=HOSTILE), ["1", "2", 'a&b"<c>']),
+        ("multiple empty", forms.SelectMultiple(choices=HOSTILE), []),
+        ("grouped", forms.Select(choices=GROUPED), "2"),
+        ("grouped multiple", forms.SelectMultiple(choices=GROUPED), ["1", "x"]),
+        ("yes/no", AnyYesNoSelect(), True),
+        ("null boolean", forms.NullBooleanSelect(), None),
+        ("empty", forms.Select(choices=[]), None),
+    ]
+
+
+@pytest.mark.parametrize(("label", "widget", "value"), _widgets(), ids=[w[0] for w in _widgets()])
+def test_select_markup_is_djangos(label: str, widget: forms.Widget, value: Any) -> None:
+    name = 'field<"name">'
+    attrs = {"id": "id_field&1"}
+    django_html = widget.render(name, value, attrs=attrs, renderer=DjangoTemplates())
+    ours = widget.render(name, value, attrs=attrs, renderer=FastSelectRenderer())
+    assert ours == django_html
+    assert "<option" in ours or label == "empty"
+
+
+def test_a_select_with_its_own_option_template_goes_to_django() -> None:
+    class Custom(forms.Select):
+        option_template_name = "django/forms/widgets/input_option.html"
+
+    widget = Custom(choices=[(1, "one")])
+    assert widget.render("f", 1, renderer=FastSelectRenderer()) == widget.render(
+        "f", 1, renderer=DjangoTemplates()
+    )
+
+
+def test_other_widgets_are_djangos() -> None:
+    for widget in (forms.TextInput(), forms.CheckboxSelectMultiple(choices=HOSTILE), forms.DateInput()):
+        assert widget.render("f", "x", renderer=FastSelectRenderer()) == widget.render(
+            "f", "x", renderer=DjangoTemplates()
+        )
+
+
+def test_the_project_uses_it() -> None:
+    assert settings.FORM_RENDERER == "lims.forms_renderer.FastSelectRenderer"
+    assert isinstance(get_default_renderer(), FastSelectRenderer)
