@@ -74,6 +74,28 @@ def cell_rows_for_api(*, user: Any) -> QuerySet[Cell]:
     return scope_to_teams(qs, user)
 
 
+def cell_detail_for_api(*, user: Any) -> QuerySet[Cell]:
+    """The API's cell detail (CellDetailSerializer): the list's columns, and of the parts and state changes only
+    what the serializer prints (the page's cell_detail also joins suppliers, electrode lots and whole users:
+    compiling and loading those was most of the request)."""
+    own_component = [f.name for f in CellComponent._meta.concrete_fields]
+    own_change = [f.name for f in CellStateChange._meta.concrete_fields]
+    return cell_rows_for_api(user=user).prefetch_related(
+        Prefetch(
+            "components",
+            queryset=CellComponent.objects.select_related("lot__chemical", "electrode").only(
+                *own_component, "lot__code", "lot__chemical__name", "electrode__code"
+            ),
+        ),
+        Prefetch(
+            "state_changes",
+            queryset=CellStateChange.objects.select_related("actor").only(
+                *own_change, "actor__username", "actor__first_name", "actor__last_name"
+            ),
+        ),
+    )
+
+
 def cell_detail(*, user: Any) -> QuerySet[Cell]:
     """Cells with their composition and state history prefetched, for a detail page or API response."""
     return cell_list(user=user).prefetch_related(

@@ -49,7 +49,7 @@ class CellViewSet(TeamScopedViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Cell.objects.none()
         if self.action in ("retrieve", "by_code"):
-            return selectors.cell_detail(user=self.request.user)
+            return selectors.cell_detail_for_api(user=self.request.user)
         if self.action == "list":
             return selectors.cell_rows_for_api(user=self.request.user)
         return selectors.cell_list(user=self.request.user)
@@ -67,7 +67,7 @@ class CellViewSet(TeamScopedViewSet):
         return classes.get(self.action or "", CellSerializer)
 
     def _detail(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
-        cell = selectors.cell_detail(user=self.request.user).get(pk=pk)
+        cell = selectors.cell_detail_for_api(user=self.request.user).get(pk=pk)
         return Response(CellDetailSerializer(cell, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(request=CellAssembleSerializer, responses={201: CellDetailSerializer})
