@@ -21,6 +21,7 @@ from cells.models import (
 from cells.services import TRANSITIONS, CellSpec, ComponentSpec, standard_components
 from formulations.models import Electrode, Membrane, Pellet, StockLot
 from lims.api.base import TeamField
+from lims.api.representation import CompiledRepresentation
 from lims.fields import QuantitySerializerField
 from lims.permissions import scope_to_teams
 
@@ -57,7 +58,7 @@ def _area() -> QuantitySerializerField:
     )
 
 
-class ComponentSerializer(serializers.ModelSerializer):
+class ComponentSerializer(CompiledRepresentation, serializers.ModelSerializer):
     lot_code = serializers.CharField(source="lot.code", read_only=True, default=None, allow_null=True)
     chemical = serializers.CharField(
         source="lot.chemical.name", read_only=True, default=None, allow_null=True
@@ -86,7 +87,7 @@ class ComponentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StateChangeSerializer(serializers.ModelSerializer):
+class StateChangeSerializer(CompiledRepresentation, serializers.ModelSerializer):
     from_state = CellStateField(read_only=True)
     to_state = CellStateField(read_only=True)
     actor: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
@@ -97,7 +98,7 @@ class StateChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CellSerializer(serializers.ModelSerializer):
+class CellSerializer(CompiledRepresentation, serializers.ModelSerializer):
     """A cell as read: composition, electrolyte, state with the transitions allowed from it."""
 
     team: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(read_only=True)

@@ -18,6 +18,7 @@ from formulations.models import (
     StorageLocation,
     Supplier,
 )
+from lims.api.representation import CompiledRepresentation
 from lims.fields import QuantitySerializerField
 
 _QUANTITY_OUT = {
@@ -40,7 +41,7 @@ class SynonymListField(serializers.ListField):
         return [s.name for s in data.all()] if hasattr(data, "all") else list(data)
 
 
-class ChemicalSerializer(serializers.ModelSerializer):
+class ChemicalSerializer(CompiledRepresentation, serializers.ModelSerializer):
     synonyms = SynonymListField(
         child=serializers.CharField(max_length=200),
         required=False,
@@ -101,14 +102,14 @@ class ChemicalSerializer(serializers.ModelSerializer):
         return value.strip()
 
 
-class SupplierSerializer(serializers.ModelSerializer):
+class SupplierSerializer(CompiledRepresentation, serializers.ModelSerializer):
     class Meta:
         model = Supplier
         fields = ["id", "name", "website", "contact", "notes", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 
-class StorageLocationSerializer(serializers.ModelSerializer):
+class StorageLocationSerializer(CompiledRepresentation, serializers.ModelSerializer):
     path = serializers.CharField(read_only=True)
 
     class Meta:
@@ -117,7 +118,7 @@ class StorageLocationSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class StockLotSerializer(serializers.ModelSerializer):
+class StockLotSerializer(CompiledRepresentation, serializers.ModelSerializer):
     """A lot as read: the on-hand quantity in the lot's own unit (g or mL)."""
 
     chemical_name = serializers.CharField(source="chemical.name", read_only=True)
@@ -265,7 +266,7 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class StockTransactionSerializer(serializers.ModelSerializer):
+class StockTransactionSerializer(CompiledRepresentation, serializers.ModelSerializer):
     lot_code = serializers.CharField(source="lot.code", read_only=True)
     unit = serializers.CharField(source="lot.quantity_unit", read_only=True)
     actor_name = serializers.CharField(source="actor.username", read_only=True, default=None, allow_null=True)

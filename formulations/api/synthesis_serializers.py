@@ -30,6 +30,7 @@ from formulations.models import (
     StockLot,
 )
 from lims.api.base import TeamField as _TeamField
+from lims.api.representation import CompiledRepresentation
 from lims.fields import QuantitySerializerField as Q
 
 
@@ -59,7 +60,7 @@ def _q(unit: str, dimension: str, **kw: Any) -> Q:
 # ------------------------------------------------------------------------------------------------ recipes
 
 
-class RecipeComponentSerializer(serializers.ModelSerializer[RecipeComponent]):
+class RecipeComponentSerializer(CompiledRepresentation, serializers.ModelSerializer[RecipeComponent]):
     role = ChemicalRoleField(read_only=True)
     chemical_name = serializers.CharField(source="chemical.name", read_only=True)
     amount = serializers.SerializerMethodField()
@@ -103,7 +104,7 @@ class ComponentUpdateSerializer(serializers.Serializer[Any]):
     order = serializers.IntegerField(required=False, min_value=0)
 
 
-class ProcessStepSerializer(serializers.ModelSerializer[ProcessStep]):
+class ProcessStepSerializer(CompiledRepresentation, serializers.ModelSerializer[ProcessStep]):
     kind = StepKindField(read_only=True)
     duration = _q("s", "time", allow_null=True)
     temperature = _q("degC", "temperature", allow_null=True)
@@ -161,7 +162,7 @@ class StepWriteSerializer(StepInputSerializer):
     version = serializers.PrimaryKeyRelatedField(queryset=RecipeVersion.objects.none())
 
 
-class RecipeVersionSerializer(serializers.ModelSerializer[RecipeVersion]):
+class RecipeVersionSerializer(CompiledRepresentation, serializers.ModelSerializer[RecipeVersion]):
     recipe_name = serializers.CharField(source="recipe.name", read_only=True)
     is_frozen = serializers.BooleanField(read_only=True)
     components = RecipeComponentSerializer(many=True, read_only=True)
@@ -221,7 +222,7 @@ class FillerSeriesSerializer(serializers.Serializer[Any]):
     recipe_name = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class RecipeSerializer(serializers.ModelSerializer[Recipe]):
+class RecipeSerializer(CompiledRepresentation, serializers.ModelSerializer[Recipe]):
     version_count = serializers.IntegerField(read_only=True, default=0)
     batch_count = serializers.IntegerField(read_only=True, default=0)
 
@@ -262,7 +263,7 @@ class ScaledSerializer(serializers.Serializer[Any]):
 # ------------------------------------------------------------------------------------------------ batches
 
 
-class BatchComponentSerializer(serializers.ModelSerializer[BatchComponent]):
+class BatchComponentSerializer(CompiledRepresentation, serializers.ModelSerializer[BatchComponent]):
     chemical_name = serializers.CharField(source="recipe_component.chemical.name", read_only=True)
     unit = serializers.SerializerMethodField()
     lot_code = serializers.CharField(source="lot.code", read_only=True)
@@ -290,7 +291,7 @@ class BatchComponentSerializer(serializers.ModelSerializer[BatchComponent]):
         return sel.AMOUNT_UNITS[obj.recipe_component.amount_kind]
 
 
-class BatchSerializer(serializers.ModelSerializer[Batch]):
+class BatchSerializer(CompiledRepresentation, serializers.ModelSerializer[Batch]):
     recipe_name = serializers.CharField(source="recipe_version.recipe.name", read_only=True)
     version_number = serializers.IntegerField(source="recipe_version.number", read_only=True)
     operator_name = serializers.CharField(source="operator.username", read_only=True)
@@ -358,7 +359,7 @@ class CancelSerializer(serializers.Serializer[Any]):
 # ------------------------------------------------------------------------------------------------ products
 
 
-class MouldSerializer(serializers.ModelSerializer[Mould]):
+class MouldSerializer(CompiledRepresentation, serializers.ModelSerializer[Mould]):
     area = Q(unit="cm**2", dimension="area", allow_zero=False)
     membrane_count = serializers.IntegerField(read_only=True, default=0)
     shape = serializers.ChoiceField(choices=MouldShape.choices, required=False, default=MouldShape.RECTANGLE)
@@ -374,7 +375,7 @@ class MouldUpdateSerializer(serializers.Serializer[Any]):
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
-class MembraneSerializer(serializers.ModelSerializer[Membrane]):
+class MembraneSerializer(CompiledRepresentation, serializers.ModelSerializer[Membrane]):
     batch_code = serializers.CharField(source="batch.code", read_only=True)
     mould_name = serializers.CharField(source="mould.name", read_only=True)
     cast_mass = _q("g", "mass")
@@ -438,7 +439,7 @@ class MembraneUpdateSerializer(serializers.Serializer[Any]):
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
-class PelletSerializer(serializers.ModelSerializer[Pellet]):
+class PelletSerializer(CompiledRepresentation, serializers.ModelSerializer[Pellet]):
     lot_code = serializers.CharField(source="lot.code", read_only=True)
     powder_mass = _q("g", "mass")
     press_pressure = _q("MPa", "pressure")
@@ -514,7 +515,7 @@ class NotesSerializer(serializers.Serializer[Any]):
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
-class ElectrodeSerializer(serializers.ModelSerializer[Electrode]):
+class ElectrodeSerializer(CompiledRepresentation, serializers.ModelSerializer[Electrode]):
     active_lot_code = serializers.CharField(source="active_lot.code", read_only=True)
     active_material = serializers.CharField(source="active_lot.chemical.name", read_only=True)
     loading = _q("mg/cm**2", "areal_mass", allow_null=True)

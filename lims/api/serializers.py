@@ -4,10 +4,11 @@ from typing import Any
 
 from rest_framework import serializers
 
+from lims.api.representation import CompiledRepresentation
 from lims.models import ApiToken, Membership, Team, User
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(CompiledRepresentation, serializers.ModelSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True)
 
     class Meta:
@@ -15,7 +16,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["team", "team_name", "role"]
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(CompiledRepresentation, serializers.ModelSerializer):
     memberships = MembershipSerializer(many=True, read_only=True)
 
     class Meta:
@@ -23,7 +24,7 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "first_name", "last_name", "email", "is_staff", "memberships"]
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(CompiledRepresentation, serializers.ModelSerializer):
     class Meta:
         model = Team
         fields = ["id", "name", "slug", "description"]

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from cells.models import Cell
 from lims.api.base import TeamField
+from lims.api.representation import CompiledRepresentation
 from lims.fields import QuantitySerializerField
 from lims.permissions import scope_to_teams
 from measurements import selectors_derived as sel
@@ -17,7 +18,7 @@ from measurements.models import DerivedProperty, Measurement, MeasurementSeries,
 from measurements.services.derive import SERIES_ROLES
 
 
-class DerivedPropertySerializer(serializers.ModelSerializer):
+class DerivedPropertySerializer(CompiledRepresentation, serializers.ModelSerializer):
     label = serializers.SerializerMethodField()  # type: ignore[assignment]
     temperature = QuantitySerializerField(
         unit="degC", dimension="temperature", allow_negative=True, read_only=True
@@ -71,7 +72,7 @@ class DerivedPropertySerializer(serializers.ModelSerializer):
         return sel.provenance_url(obj)
 
 
-class SeriesMemberSerializer(serializers.ModelSerializer):
+class SeriesMemberSerializer(CompiledRepresentation, serializers.ModelSerializer):
     technique = serializers.CharField(source="measurement.technique", read_only=True)
 
     class Meta:
@@ -80,7 +81,7 @@ class SeriesMemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SeriesDerivedSerializer(serializers.ModelSerializer):
+class SeriesDerivedSerializer(CompiledRepresentation, serializers.ModelSerializer):
     class Meta:
         model = DerivedProperty
         fields = ["id", "name", "value", "unit", "uncertainty", "method_version"]
@@ -93,7 +94,7 @@ class VisibleCellField(serializers.PrimaryKeyRelatedField):
         return scope_to_teams(Cell.objects.all(), request.user if request else None)
 
 
-class MeasurementSeriesSerializer(serializers.ModelSerializer):
+class MeasurementSeriesSerializer(CompiledRepresentation, serializers.ModelSerializer):
     team = TeamField(required=False)
     cell = VisibleCellField(required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=SeriesKind.choices)

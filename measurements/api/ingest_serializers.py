@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from lims.api.base import TeamField
 from lims.api.parsers import JSONField
+from lims.api.representation import CompiledRepresentation
 from lims.fields import QuantitySerializerField
 from lims.models import ApiToken
 from measurements.models import CycleSummary, Instrument, Measurement, Technique, Upload
@@ -67,7 +68,7 @@ class UploadCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class UploadStatusSerializer(serializers.ModelSerializer):
+class UploadStatusSerializer(CompiledRepresentation, serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     raw_url = serializers.SerializerMethodField()
     measurement = serializers.SerializerMethodField()
@@ -151,7 +152,7 @@ class TokenIssueSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
 
 
-class InstrumentSerializer(serializers.ModelSerializer):
+class InstrumentSerializer(CompiledRepresentation, serializers.ModelSerializer):
     team = TeamField(required=False)
     service_username = serializers.CharField(source="service_user.username", read_only=True)
 
@@ -172,7 +173,7 @@ class InstrumentSerializer(serializers.ModelSerializer):
         validators: list[Any] = []  # the service checks (team, name) and resolves the team
 
 
-class CycleSummarySerializer(serializers.ModelSerializer):
+class CycleSummarySerializer(CompiledRepresentation, serializers.ModelSerializer):
     class Meta:
         model = CycleSummary
         fields = [
@@ -190,7 +191,7 @@ class CycleSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeasurementSerializer(serializers.ModelSerializer):
+class MeasurementSerializer(CompiledRepresentation, serializers.ModelSerializer):
     temperature = QuantitySerializerField(unit="degC", dimension="temperature", read_only=True)
     cell_code = serializers.SerializerMethodField()
     original_name = serializers.CharField(source="upload.original_name", read_only=True)
