@@ -126,3 +126,25 @@ def test_login_is_throttled_after_repeated_failures(client, researcher, settings
 def test_every_form_page_carries_a_csrf_token(client, researcher):
     page = client.get("/accounts/login/")
     assert b"csrfmiddlewaretoken" in page.content
+
+
+def test_the_wsgi_worker_freezes_what_it_loaded(tmp_path):
+    """lims/wsgi.py: a full collection over the ~220,000 objects of a loaded worker took 170 ms (p95 spikes)."""
+    code = "import gc, lims.wsgi; print(gc.get_freeze_count(), *gc.get_threshold())"
+    env = {**os.environ, "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3")}
+    env.pop("LIMS_GC_FREEZE", None)
+    env.pop("LIMS_GC_THRESHOLD", None)
+    tuned = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    frozen, *thresholds = (int(x) for x in tuned.stdout.split())
+    assert frozen > 100_000 and thresholds == [700, 10, 10], tuned.stdout + tuned.stderr
+    plain = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "LIMS_GC_FREEZE": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert plain.stdout.split()[0] == "0" and plain.stdout.split()[1:] == ["700", "10", "10"], plain.stdout
