@@ -31,6 +31,7 @@ from formulations.filters_synthesis import (
 )
 from formulations.models import Batch, Chemical, LotStatus, Mould, RecipeVersion, StockLot
 from formulations.services import synthesis as svc
+from formulations.wording import in_lab_words
 from lims.edit_guard import FIELD, loaded_version_field, unchanged_since_loaded
 from lims.errors import DomainError
 from lims.listing import Sorting
@@ -294,11 +295,12 @@ def composition_preview(request: HttpRequest) -> JsonResponse:
             for n, (c, r, p) in zip(names, lines_in, strict=True)
         ]
     except domain.CompositionError as exc:
-        return JsonResponse({"ok": False, "error": str(exc), "fields": fields})
+        return JsonResponse({"ok": False, "error": in_lab_words(str(exc)), "fields": fields})
     comp = sel.composition(components)
     if not comp["ok"]:
-        return JsonResponse({"ok": False, "error": comp["error"], "fields": fields})
-    return JsonResponse({"ok": True, "lines": composition_lines(comp), "fields": fields})
+        return JsonResponse({"ok": False, "error": in_lab_words(comp["error"]), "fields": fields})
+    lines = [in_lab_words(line) for line in composition_lines(comp)]
+    return JsonResponse({"ok": True, "lines": lines, "fields": fields})
 
 
 def composition_lines(comp: dict[str, Any]) -> list[str]:
@@ -745,7 +747,7 @@ def membrane_detail(request: HttpRequest, pk: int) -> HttpResponse:
     props = [
         ("Batch", membrane.batch.code, reverse("formulations:batch-detail", args=[membrane.batch_id])),
         ("Recipe", str(membrane.batch.recipe_version), ""),
-        ("Mould", f"{membrane.mould.name} ({membrane.mould.area:g} cm²)", ""),
+        ("Mould", fs.mould_choice_label(membrane.mould), ""),  # the area once, also when the name gives it
         ("Cast mass", f"{membrane.cast_mass:g} g", ""),
         ("Slurry density", f"{membrane.slurry_density:.4g} g/mL ({d['slurry_density_source']})", ""),
         ("Thickness from cast mass", f"{membrane.thickness_from_mass:.1f} µm", ""),

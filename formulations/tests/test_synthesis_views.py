@@ -177,6 +177,37 @@ def test_the_composition_preview_reproduces_the_paper_checks(researcher: Any, pm
     assert "salt:solvent molar ratio 0.881" in text
 
 
+def test_the_composition_preview_asks_for_a_missing_density_in_the_lab_s_words(
+    researcher: Any, pma: PMA
+) -> None:
+    g4 = pma.chemicals["G4"]
+    g4.density = None
+    g4.save()
+    params: dict[str, Any] = {
+        "components-TOTAL_FORMS": 1,
+        "components-0-chemical": g4.pk,
+        "components-0-amount": "5 mL",
+    }
+    body = _client(researcher).get("/recipes/composition-preview/", params).json()
+    assert not body["ok"]
+    assert "density_g_per_mL" not in body["error"]
+    assert body["error"].endswith(
+        "density is unknown; record the chemical's density (g/mL) on its page, then a volume can be converted"
+    )
+
+
+def test_the_membrane_page_gives_the_mould_s_area_once(researcher: Any, pma: PMA) -> None:
+    batch = record_pma_batch(pma, researcher)
+    client = _client(researcher)
+    data = {"batch": batch.pk, "mould": pma.mould.pk, "cast_mass": "1.2 g", "slurry_density": "1.2 g/mL"}
+    page = client.get(client.post("/membranes/new/", data)["Location"]).content.decode()
+    assert "glass 4x5 (20 cm²)" in page
+    pma.mould.name = "PTFE disc 20 cm²"
+    pma.mould.save()
+    page = client.get(f"/membranes/{Membrane.objects.get().pk}/").content.decode()
+    assert "PTFE disc 20 cm²" in page and "20 cm² (20 cm²)" not in page
+
+
 def test_the_membrane_form_refuses_a_volume_as_cast_mass_and_previews_the_thickness(
     researcher: Any, pma: PMA
 ) -> None:
