@@ -90,6 +90,10 @@ class ImmutableHistory(models.Model):
         raise HistoryImmutableError("history rows cannot be deleted")
 
 
+#: bookkeeping that changes on every save or repeats another field: not a change of the record
+NOT_DIFFED = frozenset({"id", "created_at", "updated_at", "name_lower"})
+
+
 class AuditedHistory(HistoricalRecords):
     """HistoricalRecords that knows the actor and reason from ``acting_as`` and how the change arrived."""
 
@@ -115,12 +119,32 @@ class AuditedHistory(HistoricalRecords):
         return ctx.reason if ctx is not None else None
 
     def post_save(self, instance: Any, created: bool, using: Any = None, **kwargs: Any) -> None:
-        """A save of excluded fields only (a login writing ``last_login``, a token its ``last_used_at``)
-        changes nothing the trail tracks: no history row, rather than a row that records nothing."""
+        """A save of excluded fields only (a login writing ``last_login``, a token its ``last_used_at``), or a save
+        that leaves every tracked field as the record's last history row has it (a form saved unchanged),
+        changes nothing the trail tracks: no history row, rather than a row that records nothing. A save with
+        an explicit reason is always recorded."""
         update_fields = kwargs.get("update_fields")
         if not created and update_fields and set(update_fields) <= set(self.excluded_fields):
             return
+        if not created and not kwargs.get("raw") and self._changes_nothing(instance, using):
+            return
         super().post_save(instance, created, using=using, **kwargs)
+
+    def _changes_nothing(self, instance: Any, using: Any) -> bool:
+        ctx = _current.get()
+        if getattr(instance, "_change_reason", None) or (ctx is not None and ctx.reason):
+            return False
+        history = getattr(instance, self.manager_name, None)
+        if history is None:
+            return False
+        latest = history.using(using).order_by("-history_date", "-history_id").first()
+        if latest is None:
+            return False
+        return all(
+            getattr(latest, field.attname) == getattr(instance, field.attname)
+            for field in history.model.tracked_fields
+            if field.name not in NOT_DIFFED
+        )
 
     def create_historical_record(self, instance: Any, history_type: Any, using: Any = None) -> Any:
         instance._history_via = _via_for_current_change()

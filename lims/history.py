@@ -45,6 +45,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
 from simple_history.models import registered_models
 
+from lims import audit
 from lims.models import Membership, Role
 from lims.permissions import team_ids_for
 
@@ -163,7 +164,7 @@ def kind_label(label: str) -> str:
 
 
 #: bookkeeping that changes on every save or repeats another field: left out of the diffs
-NOT_DIFFED = frozenset({"id", "created_at", "updated_at", "name_lower"})
+NOT_DIFFED = audit.NOT_DIFFED
 
 
 def _diffed_fields(label: str) -> list[str]:

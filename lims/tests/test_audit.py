@@ -35,6 +35,39 @@ def test_a_service_change_is_recorded_with_the_acting_user_and_reason(researcher
     assert [(c.field, c.old, c.new) for c in delta.changes] == [("name", "A", "B")]
 
 
+def test_a_save_that_changes_no_tracked_field_writes_no_history_row(researcher):
+    with acting_as(researcher):
+        team = Team.objects.create(name="A", slug="a")
+        team.save()  # unchanged: only updated_at would move
+        team.name = "B"
+        team.save()
+        team.save()
+    assert [(r.history_type, r.name) for r in team.history.order_by("history_id")] == [("+", "A"), ("~", "B")]
+
+
+def test_an_unchanged_save_with_a_reason_is_still_recorded(researcher):
+    with acting_as(researcher):
+        team = Team.objects.create(name="A", slug="a")
+    with acting_as(researcher, reason="checked against the purchase order"):
+        team.save()
+    rows = list(team.history.order_by("history_id"))
+    assert [r.history_type for r in rows] == ["+", "~"]
+    assert rows[-1].history_change_reason == "checked against the purchase order"
+
+
+def test_a_change_made_outside_the_trail_is_recorded_on_the_next_save(researcher):
+    """The comparison is with the last history row, not with what was loaded: a bulk update (not recorded)
+    followed by a save of the same value still gives the trail the new value."""
+    with acting_as(researcher):
+        team = Team.objects.create(name="A", slug="a")
+        Team.objects.filter(pk=team.pk).update(
+            name="C"
+        )  # Team's manager allows it; the trail does not see it
+        team.refresh_from_db()
+        team.save()
+    assert [r.name for r in team.history.order_by("history_id")] == ["A", "C"]
+
+
 def test_an_api_change_is_recorded_with_the_token_user(researcher, token_client):
     client = token_client(researcher)
     response = client.post("/api/v1/tokens/", {"name": "cycler script"}, format="json")
