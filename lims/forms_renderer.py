@@ -14,11 +14,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
+from django.utils.formats import localize
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
+
+
+def _shown(value: Any) -> str:
+    """``{{ value }}`` as the template engine writes it: local time, localized, escaped unless safe."""
+    value = localize(template_localtime(value))
+    return str(conditional_escape(value if isinstance(value, str) else str(value)))
 
 
 def _attrs(attrs: Mapping[str, Any]) -> str:
@@ -36,14 +44,14 @@ def _attrs(attrs: Mapping[str, Any]) -> str:
 
 def render_select(widget: Mapping[str, Any]) -> SafeString:
     """select.html with select_option.html for each option (the template's outer newline is stripped by Django)."""
-    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+    parts = [f'<select name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, group_choices, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
         for option in group_choices:
             parts.append(
                 f'\n  <option value="{escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
-                f"{conditional_escape(option['label'])}</option>\n"  # select_option.html ends with a newline
+                f"{_shown(option['label'])}</option>\n"  # select_option.html ends with a newline
             )
         if group_name:
             parts.append("\n  </optgroup>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -20,6 +21,10 @@ HOSTILE = [
     ('a&b"<c>', "value to escape"),
     (3.5, "ünïcode — 20 wt% LLZTO"),
     (None, "None as a value"),
+    (4, 1234.5),  # labels that are not text: localized as the template engine does
+    (5, datetime.date(2026, 12, 1)),
+    (6, datetime.datetime(2026, 12, 1, 13, 5, tzinfo=datetime.UTC)),
+    (7, 12),
 ]
 GROUPED = [("", "---------"), ("Group <1>", [(1, "one"), (2, "two")]), (3, "three"), ("G2", [("x", "ex")])]
 
