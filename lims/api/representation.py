@@ -16,6 +16,10 @@ value, and then runs that plan for every row:
   method; every other field (quantities, dates, choices, files, nested serializers) keeps its own
   ``to_representation``, bound as DRF binds it (context, request).
 
+A ModelSerializer also builds its model fields anew on every instantiation (inspecting each model field, its
+validators and choices); ``get_fields`` here builds them once per class and deep-copies them, as DRF itself copies
+the declared fields. Serialising one cell with its parts: 0.89 -> 0.64 ms; one upload's status: 0.43 -> 0.31 ms.
+
 Fields whose classes change how they read (a ``get_attribute`` or ``use_pk_only_optimization`` of their own), rows
 that are Mappings, and ``ENABLED = False`` go through DRF unchanged. ``tests/test_representation.py`` requests every
 list and detail endpoint of the API with and without this, on the query-count tests' lab, and compares the bytes.
@@ -23,6 +27,7 @@ list and detail endpoint of the API with and without this, on the query-count te
 
 from __future__ import annotations
 
+import copy
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -133,8 +138,24 @@ def compile_plan(serializer: Any) -> list[Step]:
     return plan
 
 
+#: a ModelSerializer class -> its fields as built from the model once (unbound); each instance gets a deep copy
+_FIELD_TEMPLATES: dict[type, dict[str, Any]] = {}
+
+
 class CompiledRepresentation:
-    """Mix into a (Model)Serializer, before it: ``class S(CompiledRepresentation, serializers.ModelSerializer)``."""
+    """Mix into a (Model)Serializer, before it: ``class S(CompiledRepresentation, serializers.ModelSerializer)``.
+
+    Besides the plan, the fields a ModelSerializer builds from its model on every instantiation (inspecting the
+    model field, its validators and choices) are built once per class and deep-copied, as DRF copies the
+    declared fields: a copy is a fresh, unbound field made from the same arguments."""
+
+    def get_fields(self) -> dict[str, Any]:
+        if not ENABLED:
+            return super().get_fields()  # type: ignore[misc, no-any-return]
+        template = _FIELD_TEMPLATES.get(type(self))
+        if template is None:
+            template = _FIELD_TEMPLATES[type(self)] = super().get_fields()  # type: ignore[misc]
+        return copy.deepcopy(template)
 
     def to_representation(self, instance: Any) -> Any:
         if not ENABLED or isinstance(instance, Mapping):
