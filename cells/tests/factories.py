@@ -164,3 +164,19 @@ def blocking_cell(*, team: Team, user: Any, pellet_: Pellet, code: str = "") -> 
         ],
     )
     return assemble_cell(team=team, actor=user, spec=spec, code=code or f"C-{n():05d}")
+
+
+def two_membranes_and_a_pellet(*, team: Team, user: Any) -> dict[str, Any]:
+    """Two membranes of one PMA-LiFSI version (a batch each) and an LLZTO pellet, all of ``team``."""
+    salt = lot(user=user, chem=chemical("LiFSI", role=ChemicalRole.SALT))
+    version = recipe_version(team=team, user=user, name="PMA-LiFSI")
+    m1 = membrane(team=team, user=user, b=batch(team=team, user=user, version=version, lots=[salt]))
+    m2 = membrane(team=team, user=user, b=batch(team=team, user=user, version=version, lots=[salt]))
+    powder = lot(user=user, chem=chemical("LLZTO", role=ChemicalRole.CERAMIC_FILLER))
+    return {
+        "salt": salt,
+        "version": version,
+        "m1": m1,
+        "m2": m2,
+        "pellet": pellet(team=team, user=user, powder=powder),
+    }

@@ -3,7 +3,6 @@ cell pages say "not recorded" / "—" for missing values and "yet" or "matches t
 
 from __future__ import annotations
 
-import html as html_module
 import re
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.test import Client
 
 from cells.models import Cell
 from cells.tests import factories as f
-from formulations.models import ChemicalRole
+from lims.tests.pages import form_labels, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -23,29 +22,12 @@ def _client(user: Any) -> Client:
     return c
 
 
-def _text(html: str) -> str:
-    """The page's text without tags and with whitespace collapsed, as a reader sees it."""
-    return html_module.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
-
-
-def _labels(html: str) -> list[str]:
-    return [re.sub(r"\s+", " ", x).strip() for x in re.findall(r"<label[^>]*>(.*?)</label>", html, re.S)]
-
-
 @pytest.fixture
 def lab(team, researcher, other_team, outsider):  # type: ignore[no-untyped-def]
     """Two membranes and a pellet of the team, a cell on each; a membrane and cell of another team."""
     li = f.li_foil_lot(user=researcher, quantity="5 g")
-    salt = f.lot(user=researcher, chem=f.chemical("LiFSI", role=ChemicalRole.SALT))
-    version = f.recipe_version(team=team, user=researcher, name="PMA-LiFSI")
-    m1 = f.membrane(
-        team=team, user=researcher, b=f.batch(team=team, user=researcher, version=version, lots=[salt])
-    )
-    m2 = f.membrane(
-        team=team, user=researcher, b=f.batch(team=team, user=researcher, version=version, lots=[salt])
-    )
-    powder = f.lot(user=researcher, chem=f.chemical("LLZTO", role=ChemicalRole.CERAMIC_FILLER))
-    p = f.pellet(team=team, user=researcher, powder=powder)
+    ours = f.two_membranes_and_a_pellet(team=team, user=researcher)
+    salt, version, m1, m2, p = ours["salt"], ours["version"], ours["m1"], ours["m2"], ours["pellet"]
     other_version = f.recipe_version(team=other_team, user=outsider, name="Other recipe")
     other_m = f.membrane(
         team=other_team,
@@ -76,7 +58,7 @@ def test_the_cell_list_asks_for_membrane_and_pellet_codes_and_offers_teams_and_v
     researcher, team, other_team, lab
 ):  # type: ignore[no-untyped-def]
     html = _client(researcher).get("/cells/").content.decode()
-    labels = _labels(html)
+    labels = form_labels(html)
     assert "Membrane code" in labels and "Pellet code" in labels
     assert "Team" in labels and "Electrolyte recipe version" in labels
     assert not [label for label in labels if "(id)" in label or label.endswith(" id")], labels
@@ -122,7 +104,7 @@ def test_a_code_of_another_teams_membrane_finds_nothing(researcher, lab):  # typ
     other_membrane = lab["other"].membrane.code
     html = _client(researcher).get("/cells/", {"membrane_code": other_membrane}).content.decode()
     assert _codes_on_page(html) == set()
-    assert "No cell matches these filters." in _text(html)
+    assert "No cell matches these filters." in page_text(html)
 
 
 def test_the_recipe_version_choice_filters_by_version(researcher, lab):  # type: ignore[no-untyped-def]
@@ -177,14 +159,14 @@ def test_the_filtered_cell_list_runs_as_many_queries_with_many_cells_as_with_one
 def test_an_empty_cell_list_says_no_cells_yet_when_no_filter_is_set(researcher):  # type: ignore[no-untyped-def]
     client = _client(researcher)
     for url in ("/cells/", "/cells/?sort=code", "/cells/?page=1&code="):
-        text = _text(client.get(url).content.decode())
+        text = page_text(client.get(url).content.decode())
         assert "No cells yet." in text, url
         assert "match" not in text.lower(), url
 
 
 def test_an_empty_cell_list_says_the_filters_hid_the_rows_when_filtered(researcher, lab):  # type: ignore[no-untyped-def]
     html = _client(researcher).get("/cells/", {"code": "NOTHING-LIKE-THIS"}).content.decode()
-    assert "No cell matches these filters." in _text(html)
+    assert "No cell matches these filters." in page_text(html)
     assert '<a href="/cells/">Show all cells</a>' in html
     assert "No cells yet" not in html
 
@@ -193,14 +175,14 @@ def test_an_empty_cell_list_says_the_filters_hid_the_rows_when_filtered(research
 
 
 def test_a_cell_without_glovebox_readings_says_not_recorded(researcher, lab):  # type: ignore[no-untyped-def]
-    text = _text(_client(researcher).get(f"/cells/{lab['c1'].pk}/").content.decode())
+    text = page_text(_client(researcher).get(f"/cells/{lab['c1'].pk}/").content.decode())
     assert "Glovebox not recorded" in text
     assert "?" not in re.sub(r'href="[^"]*"', "", text.split("Glovebox", 1)[1][:40])
 
 
 def test_a_cell_with_one_glovebox_reading_shows_it_and_says_the_other_is_not_recorded(researcher, lab):  # type: ignore[no-untyped-def]
     Cell.objects.filter(pk=lab["c1"].pk).update(glovebox_o2=0.5)
-    text = _text(_client(researcher).get(f"/cells/{lab['c1'].pk}/").content.decode())
+    text = page_text(_client(researcher).get(f"/cells/{lab['c1'].pk}/").content.decode())
     assert "Glovebox O₂ 0.5 ppm, H₂O not recorded" in text
 
 
@@ -233,7 +215,7 @@ def test_the_cell_page_links_to_its_derived_properties_by_code(researcher, lab):
 
 
 def test_the_assemble_form_gives_realistic_examples(researcher, lab):  # type: ignore[no-untyped-def]
-    text = _text(_client(researcher).get("/cells/new/").content.decode())
+    text = page_text(_client(researcher).get("/cells/new/").content.decode())
     assert "parts per million, e.g. '0.5 ppm'" in text
     assert "a fraction" not in text
     assert "e.g. '1.5 " not in text

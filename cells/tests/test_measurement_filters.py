@@ -3,7 +3,6 @@ API's id parameters stay and find the same rows as before (measurements/filters_
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from django.test import Client
 
 from cells.tests import factories as f
 from formulations.models import ChemicalRole
+from lims.tests.pages import form_labels
 from measurements.filters_derived import DerivedPropertyFilter, MeasurementSeriesFilter
 from measurements.filters_ingest import MeasurementFilter, UploadFilter
 from measurements.models import DerivedProperty, Instrument, MeasurementSeries, Upload
@@ -19,23 +19,11 @@ from measurements.models import DerivedProperty, Instrument, MeasurementSeries, 
 pytestmark = pytest.mark.django_db
 
 
-def _labels(html: str) -> list[str]:
-    return [re.sub(r"\s+", " ", x).strip() for x in re.findall(r"<label[^>]*>(.*?)</label>", html, re.S)]
-
-
 @pytest.fixture
 def rows(team, researcher):  # type: ignore[no-untyped-def]
     """Two membranes with a derived property each, a pellet with one, a series with one."""
-    salt = f.lot(user=researcher, chem=f.chemical("LiFSI", role=ChemicalRole.SALT))
-    version = f.recipe_version(team=team, user=researcher, name="PMA-LiFSI")
-    m1 = f.membrane(
-        team=team, user=researcher, b=f.batch(team=team, user=researcher, version=version, lots=[salt])
-    )
-    m2 = f.membrane(
-        team=team, user=researcher, b=f.batch(team=team, user=researcher, version=version, lots=[salt])
-    )
-    powder = f.lot(user=researcher, chem=f.chemical("LLZTO", role=ChemicalRole.CERAMIC_FILLER))
-    p = f.pellet(team=team, user=researcher, powder=powder)
+    ours = f.two_membranes_and_a_pellet(team=team, user=researcher)
+    m1, m2, p = ours["m1"], ours["m2"], ours["pellet"]
     series = MeasurementSeries.objects.create(team=team, name="Arrhenius M1 20-80 C", kind="arrhenius")
 
     def prop(key: str, **subject: Any) -> DerivedProperty:
@@ -88,7 +76,7 @@ def test_the_pages_draw_codes_and_names_and_leave_out_the_api_ids() -> None:
 def test_the_derived_page_shows_no_id_filter(client: Client, researcher: Any, rows: Any) -> None:
     client.force_login(researcher)
     html = client.get("/derived/").content.decode()
-    labels = _labels(html)
+    labels = form_labels(html)
     assert "Membrane code" in labels and "Cell code" in labels and "Series name contains" in labels
     assert not [label for label in labels if label.endswith(" id") or "(id)" in label], labels
 

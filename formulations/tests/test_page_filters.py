@@ -21,6 +21,7 @@ from formulations.services import synthesis as s
 from formulations.tests.test_synthesis_support import *  # noqa: F403
 from formulations.tests.test_synthesis_support import PMA, record_pma_batch
 from lims.fields import TYPICAL_EXAMPLES, QuantityFormField, quantity_help_text
+from lims.tests.pages import form_labels, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -37,16 +38,8 @@ def _html(user: Any, url: str, data: dict[str, Any] | None = None) -> str:
     return str(response.content.decode())
 
 
-def _text(html: str) -> str:
-    """The page's text without tags and with whitespace collapsed, as a reader sees it."""
-    return html_module.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
-
-
 def _labels(html: str) -> list[str]:
-    return [
-        re.sub(r"\s+", " ", x).strip().rstrip(":")
-        for x in re.findall(r"<label[^>]*>(.*?)</label>", html, re.S)
-    ]
+    return form_labels(html, drop_colon=True)
 
 
 def _select(html: str, name: str) -> str:
@@ -80,7 +73,7 @@ def test_the_recipe_choice_finds_the_batches_of_that_recipe_on_the_page_and_in_t
     page = _html(researcher, "/batches/", {"recipe": pma.version.recipe_id})
     assert batch.code in page
     empty = _html(researcher, "/batches/", {"recipe": other.pk})
-    assert batch.code not in empty and "No synthesis batches match these filters." in _text(empty)
+    assert batch.code not in empty and "No synthesis batches match these filters." in page_text(empty)
     body = api(researcher).get(f"/api/v1/batches/?recipe={pma.version.recipe_id}").json()
     assert [row["code"] for row in body["results"]] == [batch.code]
     assert api(researcher).get("/api/v1/batches/?recipe=987654").json()["results"] == []
@@ -178,14 +171,14 @@ def test_an_empty_list_says_yet_without_filters_and_match_with_them(
     researcher: Any, url: str, nothing: str, filtered: dict[str, str], no_match: str
 ) -> None:
     for unfiltered in ({}, {"sort": "-code"}, {"page": "1"}):
-        text = _text(_html(researcher, url, unfiltered))
+        text = page_text(_html(researcher, url, unfiltered))
         assert nothing in text and no_match not in text, url
-    text = _text(_html(researcher, url, filtered))
+    text = page_text(_html(researcher, url, filtered))
     assert no_match in text and nothing not in text
 
 
 def test_the_moulds_page_without_moulds_says_none_yet(researcher: Any) -> None:
-    assert "No moulds yet." in _text(_html(researcher, "/moulds/"))
+    assert "No moulds yet." in page_text(_html(researcher, "/moulds/"))
 
 
 # ------------------------------------------------------------------------------------------------ missing values
@@ -194,9 +187,9 @@ def test_the_moulds_page_without_moulds_says_none_yet(researcher: Any) -> None:
 def test_missing_values_read_as_a_dash_on_the_lot_and_chemical_pages(researcher: Any) -> None:
     plain = inventory.create_chemical(actor=None, name="Alumina", role="ceramic_filler")
     lot = inventory.receive_lot(chemical=plain, quantity="10 g", actor=researcher)
-    lot_text = _text(_html(researcher, f"/inventory/lots/{lot.pk}/"))
+    lot_text = page_text(_html(researcher, f"/inventory/lots/{lot.pk}/"))
     assert "Handling — " in lot_text and "Supplier — " in lot_text and "Location — " in lot_text
-    chem_text = _text(_html(researcher, f"/inventory/chemicals/{plain.pk}/"))
+    chem_text = page_text(_html(researcher, f"/inventory/chemicals/{plain.pk}/"))
     assert "Handling — " in chem_text and "CAS number — " in chem_text
     row = re.search(
         r"<tr>\s*<td><a href=\"/inventory/chemicals/\d+/\">Alumina</a>.*?</tr>",
@@ -250,7 +243,7 @@ def test_the_lot_page_says_put_back_unused_and_the_form_says_what_it_does(resear
     page = _html(researcher, f"/inventory/lots/{lot.pk}/")
     assert f'href="/inventory/lots/{lot.pk}/return/"' in page
     assert ">Put back unused</a>" in page and ">Return</a>" not in page
-    form = _text(_html(researcher, f"/inventory/lots/{lot.pk}/return/"))
+    form = page_text(_html(researcher, f"/inventory/lots/{lot.pk}/return/"))
     assert "Amount put back" in form
     assert "it is added to the quantity on hand" in form and "not a return to the supplier" in form
     _client(researcher).post(f"/inventory/lots/{lot.pk}/return/", {"amount": "0.5 g"})
@@ -265,7 +258,7 @@ def test_the_composition_asks_for_a_chemicals_density_in_the_lab_s_words(researc
     """LiFSI has no density: the slurry density cannot be estimated. The page says what to do, not the name of
     the computation's input (density_g_per_mL)."""
     html = _html(researcher, f"/recipes/versions/{pma.version.pk}/")
-    text = _text(html)
+    text = page_text(html)
     assert "density_g_per_mL" not in html
     assert (
         "record the chemical's density (g/mL) on its page, then the slurry density can be estimated" in text
@@ -337,6 +330,6 @@ def test_the_examples_fit_their_fields() -> None:
 
 def test_the_membrane_form_page_shows_realistic_examples(researcher: Any, pma: PMA) -> None:
     record_pma_batch(pma, researcher)
-    text = _text(_html(researcher, "/membranes/new/"))
+    text = page_text(_html(researcher, "/membranes/new/"))
     assert "e.g. '365 nm'" in text and "e.g. '60 degC'" in text
     assert "1.5 degC" not in text and "1.5 nm" not in text and "e.g. '1.5 " not in text
