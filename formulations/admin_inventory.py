@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -55,6 +56,8 @@ class ChemicalSynonymAdmin(SimpleHistoryAdmin):
 class SupplierAdmin(SimpleHistoryAdmin):
     list_display = ["name", "website", "contact"]
     search_fields = ["name"]
+    # as the app's supplier form: a website typed without a scheme is https (Django 6's default, no warning now)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(StorageLocation)

@@ -17,7 +17,13 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import permissions
 
+from lims.compiled import CompiledQuery
 from lims.models import ROLE_RANK, Membership, Role, Team, TokenScope
+
+#: every request that checks a team: compiled once per process (lims/compiled.py)
+_memberships_of: CompiledQuery[Membership] = CompiledQuery(
+    lambda user_id: Membership.objects.filter(user_id=user_id).only("team_id", "role"), int
+)
 
 
 def _roles(user: Any) -> dict[int, str]:
@@ -26,7 +32,7 @@ def _roles(user: Any) -> dict[int, str]:
         return {}
     cache: dict[int, str] | None = getattr(user, "_lims_roles", None)
     if cache is None:
-        cache = dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
+        cache = {m.team_id: m.role for m in _memberships_of.all(user.pk)}
         user._lims_roles = cache
     return cache
 

@@ -80,6 +80,9 @@ ROOT_URLCONF = "lims.urls"
 FORM_RENDERER = "lims.forms_renderer.FastSelectRenderer"  # Django's markup; selects drawn in Python
 WSGI_APPLICATION = "lims.wsgi.application"
 AUTH_USER_MODEL = "lims.User"
+# Django's model backend and database sessions, with the per-request look-ups compiled once (lims/authentication.py)
+AUTHENTICATION_BACKENDS = ["lims.authentication.ModelBackend"]
+SESSION_ENGINE = "lims.authentication"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -1,0 +1,155 @@
+"""Compiled queries (lims/compiled.py) and the per-request look-ups built on them (token, session, user, roles):
+the same rows and the same model instances as the querysets they compile, one query per call, and a clear error
+for a queryset that cannot be compiled."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db.models import F, Value
+from django.test import Client
+from django.utils import timezone
+
+from lims.authentication import ModelBackend, SessionStore, _token_by_hash
+from lims.compiled import CompiledQuery
+from lims.models import ApiToken, Membership, Role, Team
+from lims.permissions import _roles
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def fields_of(obj: Any) -> dict[str, Any]:
+    return {k: v for k, v in obj.__dict__.items() if k != "_state"}
+
+
+@pytest.fixture
+def people() -> dict[str, Any]:
+    ada = User.objects.create_user("ada", password="pw-ada-123456")
+    bob = User.objects.create_user("bob", password="pw-bob-123456", is_active=False)
+    team = Team.objects.create(name="Garnets", slug="garnets")
+    other = Team.objects.create(name="Gels", slug="gels")
+    Membership.objects.create(user=ada, team=team, role=Role.RESEARCHER)
+    Membership.objects.create(user=ada, team=other, role=Role.VIEWER)
+    _, ada_key = ApiToken.issue(user=ada, name="script")
+    _, bob_key = ApiToken.issue(user=bob, name="old")
+    return {"ada": ada, "bob": bob, "team": team, "other": other, "ada_key": ada_key, "bob_key": bob_key}
+
+
+def test_a_compiled_look_up_builds_the_instances_the_queryset_builds(
+    people, django_assert_num_queries
+) -> None:
+    for key in (people["ada_key"], people["bob_key"]):
+        key_hash = ApiToken.hash_key(key)
+        expected = ApiToken.objects.select_related("user").get(key_hash=key_hash)
+        with django_assert_num_queries(1):  # the token and its user, in one query
+            got = _token_by_hash.one(key_hash)
+            assert got is not None
+            assert fields_of(got.user) == fields_of(expected.user)  # the related user came with it
+        assert fields_of(got) == fields_of(expected)
+        assert (got._state.db, got._state.adding) == (expected._state.db, expected._state.adding)
+        assert got.user._state.adding is False
+    assert _token_by_hash.one(ApiToken.hash_key("no such key")) is None
+
+
+def test_arguments_are_bound_per_call_not_frozen(people) -> None:
+    by_name = CompiledQuery(lambda name: User.objects.filter(username=name).order_by("id"), str)
+    assert [u.username for u in by_name.all("ada")] == ["ada"]
+    assert [u.username for u in by_name.all("bob")] == ["bob"]
+    assert by_name.all("carol") == []
+    with pytest.raises(TypeError):
+        by_name.all()
+
+
+def test_datetime_and_int_arguments_and_annotations(people) -> None:
+    joined_after = CompiledQuery(
+        lambda pk, after: User.objects.filter(pk=pk, date_joined__gt=after).annotate(
+            twice=F("id") * 2, label=Value("x")
+        ),
+        int,
+        datetime.datetime,
+    )
+    ada = people["ada"]
+    hour = datetime.timedelta(hours=1)
+    (row,) = joined_after.all(ada.pk, ada.date_joined - hour)
+    assert (row.pk, getattr(row, "twice"), getattr(row, "label")) == (ada.pk, 2 * ada.pk, "x")  # noqa: B009
+    assert joined_after.all(ada.pk, ada.date_joined + hour) == []
+
+
+def test_one_refuses_more_than_one_row(people) -> None:
+    active = CompiledQuery(lambda flag: User.objects.filter(is_staff=False, username__gt=flag), str)
+    with pytest.raises(User.MultipleObjectsReturned):
+        active.one("")
+
+
+@pytest.mark.parametrize(
+    "build, kinds, message",
+    [
+        (lambda name: User.objects.filter(username__contains=name), (str,), "rewritten by its lookup"),
+        (
+            lambda name: User.objects.filter(username=name) | User.objects.filter(email=name),
+            (str,),
+            "2 times",
+        ),
+        (lambda name: User.objects.filter(username="ada"), (str,), "0 times"),
+        (lambda name: User.objects.filter(username=name).values("id"), (str,), "model instances"),
+        (lambda name: User.objects.filter(username=name).prefetch_related("api_tokens"), (str,), "prefetch"),
+    ],
+)
+def test_a_queryset_that_cannot_be_compiled_is_refused_on_first_use(people, build, kinds, message) -> None:
+    query = CompiledQuery(build, *kinds)
+    with pytest.raises(ValueError, match=message):
+        query.all("ada")
+
+
+def test_argument_kinds_are_checked() -> None:
+    with pytest.raises(TypeError, match="str, int or datetime"):
+        CompiledQuery(lambda x: User.objects.filter(pk=x), float).all(1.0)
+
+
+def test_the_session_store_reads_live_sessions_only(people) -> None:
+    store = SessionStore()
+    store["answer"] = 42
+    store.create()
+    store.save()
+    key = store.session_key
+    assert SessionStore(key).load() == {"answer": 42}
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    expired = SessionStore(key)
+    assert expired.load() == {}
+    assert expired.session_key is None  # as Django's store: an expired or unknown key is dropped
+    assert SessionStore("x" * 32).load() == {}
+
+
+def test_the_backend_returns_active_users_only(people) -> None:
+    backend = ModelBackend()
+    assert backend.get_user(people["ada"].pk) == people["ada"]
+    assert backend.get_user(str(people["ada"].pk)) == people["ada"]
+    assert backend.get_user(people["bob"].pk) is None  # inactive
+    assert backend.get_user(10**9) is None
+    assert backend.get_user("not a number") is None
+
+
+def test_pages_and_api_sign_in_through_the_compiled_look_ups(people) -> None:
+    page = Client()
+    assert page.post("/accounts/login/", {"username": "ada", "password": "pw-ada-123456"}).status_code == 302
+    assert page.get("/").status_code == 200
+    assert Client().get("/").status_code == 302  # anonymous: to the login page
+    api = Client(HTTP_AUTHORIZATION=f"Token {people['ada_key']}")
+    assert api.get("/api/v1/me/").status_code == 200
+    assert Client(HTTP_AUTHORIZATION=f"Token {people['bob_key']}").get("/api/v1/me/").status_code == 401
+    assert Client(HTTP_AUTHORIZATION="Token nope").get("/api/v1/me/").status_code == 401
+
+
+def test_roles_are_read_with_the_compiled_query(people, django_assert_num_queries) -> None:
+    ada = User.objects.get(pk=people["ada"].pk)
+    with django_assert_num_queries(1):
+        roles = _roles(ada)
+        assert _roles(ada) is roles  # cached on the user for the request
+    assert roles == {people["team"].pk: Role.RESEARCHER, people["other"].pk: Role.VIEWER}
+    assert _roles(User.objects.get(pk=people["bob"].pk)) == {}
