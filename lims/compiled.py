@@ -16,6 +16,7 @@ Rules, checked when the query is first compiled (a ``ValueError`` names the argu
 
 - each argument must reach the SQL as exactly one plain parameter (``field=value``, ``field__gt=value``); a lookup
   that rewrites its value (``__contains`` -> ``%value%``) or a list whose length changes the SQL cannot be compiled;
+- a datetime argument must be aware (it is bound as the backend binds a DateTimeField's value);
 - ``build`` must depend on its arguments only: a value it reads from elsewhere (``timezone.now()``) would be
   frozen into the compiled query. Pass it as an argument.
 - model instances only (no ``values()``), no ``prefetch_related``, no ``known related objects``.
@@ -36,6 +37,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=Model)
+Adapter = Callable[[Any], Any]
 
 _SENTINEL_INT = -(2**61)
 _SENTINEL_TIME = datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
@@ -85,15 +87,21 @@ class _Plan:
                 raise ValueError(
                     f"parameter {pos} is an argument rewritten by its lookup: it cannot be compiled"
                 )
-        slots: list[tuple[int, int]] = []
+        ops = connections[alias].ops
+        slots: list[tuple[int, int, Adapter | None]] = []
         for i, sentinel in enumerate(sentinels):
-            found = [pos for pos, p in enumerate(params) if type(p) is type(sentinel) and p == sentinel]
+            # the value as the backend binds it: SQLite binds datetimes as text, PostgreSQL as they are
+            adapt: Adapter | None = (
+                ops.adapt_datetimefield_value if type(sentinel) is datetime.datetime else None
+            )
+            bound = adapt(sentinel) if adapt is not None else sentinel
+            found = [pos for pos, p in enumerate(params) if type(p) is type(bound) and p == bound]
             if len(found) != 1:
                 raise ValueError(
                     f"argument {i} reaches the SQL {len(found)} times as a plain parameter, not once: "
                     "it cannot be compiled (see lims/compiled.py)"
                 )
-            slots.append((found[0], i))
+            slots.append((found[0], i, adapt))
         klass_info = compiler.klass_info
         select = compiler.select
         fields = klass_info["select_fields"]
@@ -139,8 +147,13 @@ class CompiledQuery(Generic[M]):
         alias = router.db_for_read(self.model())
         plan = self._plan(alias)
         params = list(plan.params)
-        for pos, i in plan.slots:
-            params[pos] = args[i]
+        for pos, i, adapt in plan.slots:
+            value = args[i]
+            if adapt is not None:
+                if value.tzinfo is None:
+                    raise ValueError(f"argument {i} is a naive datetime: pass an aware one (timezone.now())")
+                value = adapt(value)
+            params[pos] = value
         with connections[alias].cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()

@@ -5,6 +5,10 @@ for a queryset that cannot be compiled."""
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +25,7 @@ from lims.permissions import _roles
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parents[2]
 User = get_user_model()
 
 
@@ -153,3 +158,19 @@ def test_roles_are_read_with_the_compiled_query(people, django_assert_num_querie
         assert _roles(ada) is roles  # cached on the user for the request
     assert roles == {people["team"].pk: Role.RESEARCHER, people["other"].pk: Role.VIEWER}
     assert _roles(User.objects.get(pk=people["bob"].pk)) == {}
+
+
+def test_the_compiled_look_ups_work_on_the_embedded_sqlite_default(tmp_path) -> None:
+    """SQLite binds a datetime as text: the session's expiry must be bound the same way (lims/compiled.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update({"DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"), "LIMS_VAR_DIR": str(tmp_path)})
+    done = subprocess.run(
+        [sys.executable, "-m", "lims.tests.sqlite_sign_in"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split() == ["page", "ok", "expiry", "ok", "token", "ok", "roles", "ok"]
