@@ -3,7 +3,7 @@
 Each request of the LIMS, before any of its own work, looks up who is asking: the API token (with its user), or
 the session and then the user, and the user's team roles. Django compiles each of those querysets to SQL anew on
 every request (resolving names, joins, the select list, the converters): for the token with its user that was
-0.75-1.1 ms of Python for a 0.2 ms query, a third of what a do-nothing DRF view costs (bench/bench_floor.py).
+0.8-1.1 ms in-process for a 0.2 ms query, most of what a do-nothing DRF view cost (bench/bench_floor.py).
 
 ``CompiledQuery(build, *kinds)`` calls ``build`` once per database alias with one sentinel value per argument
 (``kinds`` gives each argument's type: ``str``, ``int`` or ``datetime``), compiles the queryset with Django's own
