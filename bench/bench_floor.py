@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_http import LUA, endpoints, libpq_url, prepare, start, wait_ready, wrk  # noqa: E402
+from bench_http import LUA, endpoints, libpq_url, prepare, start, stop, wait_ready, wrk  # noqa: E402
 
 
 def main() -> None:
@@ -154,16 +152,7 @@ def main() -> None:
                 f"{r['p50_us'] / max(p50[like], 1):>10.2f}x  {label[like]:<14} {r['errors']:>6}"
             )
     finally:
-        for server in servers:
-            try:
-                os.killpg(server.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for server in servers:
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+        stop(servers)
 
 
 if __name__ == "__main__":

@@ -292,6 +292,20 @@ def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
     )
 
 
+def stop(servers: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate the servers' process groups; kill what is still running after 20 s."""
+    for server in servers:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for server in servers:
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
 def wait_ready(url: str, headers: dict[str, str], timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -472,16 +486,7 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        for server in servers:
-            try:
-                os.killpg(server.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for server in servers:
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+        stop(servers)
     missed = [r["endpoint"] for r in results if not r["meets_target"]]
     print(
         "\ntargets: p50 within 3x of the baseline, p95 < 150 ms, no errors; "
