@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +32,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_http import LUA, endpoints, libpq_url, prepare, start, stop, wait_ready, wrk  # noqa: E402
+from bench_http import (  # noqa: E402
+    LUA,
+    endpoints,
+    gunicorn,
+    lab_database_url,
+    prepare,
+    server_envs,
+    start,
+    stop,
+    wait_ready,
+    wrk,
+)
 
 
 def main() -> None:
@@ -45,10 +55,7 @@ def main() -> None:
         "--port", type=int, default=8140, help="LIMS; bare Django port + 1, baseline port + 2"
     )
     args = parser.parse_args()
-    database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set BENCH_DATABASE_URL to the PostgreSQL database of a generated lab")
-    os.environ["DATABASE_URL"] = database_url
+    database_url = lab_database_url()
     values, token, session = prepare()
     chosen = {e.name: e for e in endpoints(values)}
     upload = chosen["API upload status"]
@@ -63,42 +70,14 @@ def main() -> None:
         "/b/cellpage": {"queries": cell_page.queries},
     }
     (workdir / "queries.json").write_text(json.dumps(routes))
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    common = ["-w", str(args.workers), "-k", "sync", "--preload", "--log-level", "warning", "--timeout", "60"]
-    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
-    lims_env = {
-        **env,
-        "DJANGO_SETTINGS_MODULE": "floor_settings",
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}",
-        "DEBUG": "0",
-        "DB_CONN_MAX_AGE": "600",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LOG_LEVEL": "WARNING",
-        "DB_PREPARED_STATEMENTS": "1",
-    }
-    base_env = {
-        **env,
-        "BASELINE_QUERIES": str(workdir / "queries.json"),
-        "BASELINE_DATABASE_URL": libpq_url(database_url),
-        "PYTHONPATH": str(ROOT / "bench"),
-    }
+    lims_env, base_env = server_envs(database_url, workdir / "queries.json")
+    lims_env.update({"DJANGO_SETTINGS_MODULE": "floor_settings", "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"})
     lims, bare, base = args.port, args.port + 1, args.port + 2
+    app = "lims.wsgi:application"
     servers = [
-        start(
-            [gunicorn, "lims.wsgi:application", "-b", f"127.0.0.1:{lims}", *common],
-            lims_env,
-            workdir / "a.log",
-        ),
-        start(
-            [gunicorn, "lims.wsgi:application", "-b", f"127.0.0.1:{bare}", *common],
-            {**lims_env, "FLOOR_BARE": "1"},
-            workdir / "b.log",
-        ),
-        start(
-            [gunicorn, "baseline_app:application", "-b", f"127.0.0.1:{base}", *common],
-            base_env,
-            workdir / "c.log",
-        ),
+        start(gunicorn(app, lims, args.workers), lims_env, workdir / "a.log"),
+        start(gunicorn(app, bare, args.workers), {**lims_env, "FLOOR_BARE": "1"}, workdir / "b.log"),
+        start(gunicorn("baseline_app:application", base, args.workers), base_env, workdir / "c.log"),
     ]
     api = {"Authorization": f"Token {token}", "Accept": "application/json"}
     page = {"Cookie": f"sessionid={session}", "Accept": "text/html"}

@@ -292,8 +292,60 @@ def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
     )
 
 
-def stop(servers: list[subprocess.Popen[bytes]]) -> None:
-    """Terminate the servers' process groups; kill what is still running after 20 s."""
+def lab_database_url() -> str:
+    """BENCH_DATABASE_URL (or DATABASE_URL) of a generated lab, which must be PostgreSQL; Django is pointed at it."""
+    database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("set BENCH_DATABASE_URL to the PostgreSQL database of a generated lab")
+    os.environ["DATABASE_URL"] = database_url
+    return database_url
+
+
+def gunicorn(app: str, port: int, workers: int) -> list[str]:
+    """The command line of one benchmarked server: sync workers, --preload, the same for the LIMS and baseline."""
+    return [
+        str(Path(sys.executable).parent / "gunicorn"),
+        app,
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(workers),
+        "-k",
+        "sync",
+        "--preload",
+        "--log-level",
+        "warning",
+        "--timeout",
+        "60",
+    ]
+
+
+def server_envs(
+    database_url: str, queries: Path, prepared: bool = True
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The environments of the LIMS (production-like: no debug, persistent connections) and of the baseline app."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
+    lims_env = {
+        **env,
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": str(ROOT),
+        "DEBUG": "0",
+        "DB_CONN_MAX_AGE": "600",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "DB_PREPARED_STATEMENTS": "1" if prepared else "0",
+    }
+    base_env = {
+        **env,
+        "BASELINE_QUERIES": str(queries),
+        "BASELINE_DATABASE_URL": libpq_url(database_url),
+        "PYTHONPATH": str(ROOT / "bench"),
+    }
+    return lims_env, base_env
+
+
+def stop(servers: list[subprocess.Popen[bytes]], timeout_s: float = 20.0) -> None:
+    """Terminate the servers' (or workers') process groups; kill what is still running after ``timeout_s``."""
     for server in servers:
         try:
             os.killpg(server.pid, signal.SIGTERM)
@@ -301,7 +353,7 @@ def stop(servers: list[subprocess.Popen[bytes]]) -> None:
             pass
     for server in servers:
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
 
@@ -374,45 +426,19 @@ def main() -> None:
     )
     parser.add_argument("--json", default="", help="also write the results to this file")
     args = parser.parse_args()
-    database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set BENCH_DATABASE_URL to the PostgreSQL database of a generated lab")
-    os.environ["DATABASE_URL"] = database_url
+    database_url = lab_database_url()
     values, token, session = prepare()
     chosen = [e for e in endpoints(values) if args.only.lower() in e.name.lower()]
     workdir = Path(tempfile.mkdtemp(prefix="bench-http-"))
     (workdir / "report.lua").write_text(LUA)
     routes = {f"/b/{i}": {"queries": e.queries} for i, e in enumerate(chosen)}
     (workdir / "queries.json").write_text(json.dumps(routes))
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    common = ["-w", str(args.workers), "-k", "sync", "--preload", "--log-level", "warning", "--timeout", "60"]
-    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
-    lims_env = {
-        **env,
-        "DATABASE_URL": database_url,
-        "DEBUG": "0",
-        "DB_CONN_MAX_AGE": "600",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LOG_LEVEL": "WARNING",
-        "DB_PREPARED_STATEMENTS": "0" if args.no_prepared else "1",
-    }
-    base_env = {
-        **env,
-        "BASELINE_QUERIES": str(workdir / "queries.json"),
-        "BASELINE_DATABASE_URL": libpq_url(database_url),
-        "PYTHONPATH": str(ROOT / "bench"),
-    }
+    lims_env, base_env = server_envs(database_url, workdir / "queries.json", prepared=not args.no_prepared)
     lims_port, base_port = args.port, args.port + 1
     servers = [
+        start(gunicorn("lims.wsgi:application", lims_port, args.workers), lims_env, workdir / "lims.log"),
         start(
-            [gunicorn, "lims.wsgi:application", "-b", f"127.0.0.1:{lims_port}", *common],
-            {**lims_env, "PYTHONPATH": str(ROOT)},
-            workdir / "lims.log",
-        ),
-        start(
-            [gunicorn, "baseline_app:application", "-b", f"127.0.0.1:{base_port}", *common],
-            base_env,
-            workdir / "baseline.log",
+            gunicorn("baseline_app:application", base_port, args.workers), base_env, workdir / "baseline.log"
         ),
     ]
     results: list[dict[str, Any]] = []

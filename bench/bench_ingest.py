@@ -220,18 +220,10 @@ def _start_workers(n: int, env: dict[str, str], workdir: Path) -> list[subproces
 
 
 def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
-    import signal
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_http import stop
 
-    for proc in procs:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    stop(procs, timeout_s=30.0)
 
 
 def celery_throughput(args: argparse.Namespace) -> None:

@@ -34,18 +34,19 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 
 M = TypeVar("M", bound=Model)
 Adapter = Callable[[Any], Any]
 
+_MARK = "\x1flims-compiled-argument-"
 _SENTINEL_INT = -(2**61)
 _SENTINEL_TIME = datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
 
 
 def _sentinel(kind: type, i: int) -> Any:
     if kind is str:
-        return f"\x1flims-compiled-argument-{i}\x1f"
+        return f"{_MARK}{i}\x1f"
     if kind is int:
         return _SENTINEL_INT - i
     if kind is datetime.datetime:
@@ -71,8 +72,6 @@ class _Plan:
             queryset, "_known_related_objects", {}
         ):
             raise ValueError("CompiledQuery cannot compile prefetch_related or known related objects")
-        from django.db.models.query import ModelIterable
-
         if queryset._iterable_class is not ModelIterable:
             raise ValueError(
                 "CompiledQuery compiles querysets of model instances (no values()/values_list())"
@@ -80,10 +79,10 @@ class _Plan:
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         params = tuple(params)
-        sentinel_set = {(type(s), s) for s in sentinels}
+        plain = {s for s in sentinels if isinstance(s, str)}
         # a sentinel changed on its way (e.g. '%' + s + '%') is not a parameter that can be rebound
         for pos, p in enumerate(params):
-            if isinstance(p, str) and "\x1flims-compiled-argument-" in p and (str, p) not in sentinel_set:
+            if isinstance(p, str) and _MARK in p and p not in plain:
                 raise ValueError(
                     f"parameter {pos} is an argument rewritten by its lookup: it cannot be compiled"
                 )
@@ -122,6 +121,7 @@ class CompiledQuery(Generic[M]):
     def __init__(self, build: Callable[..., QuerySet[M]], *kinds: type) -> None:
         self.build = build
         self.kinds = kinds
+        self._sentinels = [_sentinel(kind, i) for i, kind in enumerate(kinds)]  # refuses an unknown kind now
         # per thread: a compiler holds its thread's connection (runserver and threaded workers have one per thread)
         self._local = threading.local()
         self._model: type[M] | None = None
@@ -132,13 +132,12 @@ class CompiledQuery(Generic[M]):
             plans = self._local.plans = {}
         plan = plans.get(alias)
         if plan is None:
-            sentinels = [_sentinel(kind, i) for i, kind in enumerate(self.kinds)]
-            plan = plans[alias] = _Plan(self.build(*sentinels), alias, sentinels)
+            plan = plans[alias] = _Plan(self.build(*self._sentinels), alias, self._sentinels)
         return plan
 
     def model(self) -> type[M]:
         if self._model is None:
-            self._model = self.build(*[_sentinel(kind, i) for i, kind in enumerate(self.kinds)]).model
+            self._model = self.build(*self._sentinels).model
         return self._model
 
     def all(self, *args: Any) -> list[M]:
