@@ -65,3 +65,60 @@ def test_every_api_list_and_detail_answers_the_same_bytes(team: Any, researcher:
     assert compared["lists"] == len(API_LISTS) >= 20
     assert compared["rows"] >= 5 * len(API_LISTS)
     assert compared["details"] >= 40, compared
+
+
+def _api_serializer_classes() -> list[type]:
+    import lims.urls  # noqa: F401 - imports every API module
+
+    def below(cls: type) -> list[type]:
+        out: list[type] = []
+        subs: list[type] = cls.__subclasses__()
+        for sub in subs:
+            out += [sub, *below(sub)]
+        return out
+
+    return sorted(set(below(representation.CompiledRepresentation)), key=lambda c: c.__qualname__)
+
+
+def test_every_api_serializer_is_planned_once_per_class() -> None:
+    """Each of the API's serializers gets a class plan (no per-request copy of its fields); a regression to the
+    per-request plan would not change a byte, only the time, so it is checked here."""
+    classes = _api_serializer_classes()
+    assert len(classes) >= 30
+    unplanned = [c.__qualname__ for c in classes if representation._build_class_plan(c) is None]
+    assert unplanned == []
+
+
+def test_a_serializer_that_chooses_its_fields_per_instance_is_planned_per_request() -> None:
+    from rest_framework import serializers
+
+    class Chooser(representation.CompiledRepresentation, serializers.Serializer):
+        a = serializers.IntegerField()
+        b = serializers.IntegerField()
+
+        def __init__(self, *args: Any, only: str = "a", **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.fields.pop("b" if only == "a" else "a")
+
+    assert representation._build_class_plan(Chooser) is None
+    assert Chooser({"a": 1, "b": 2}, only="b").data == {"b": 2}
+    assert Chooser(type("Row", (), {"a": 1, "b": 2})(), only="b").data == {"b": 2}
+
+
+def test_a_field_that_needs_the_request_is_converted_with_the_requests_copy(researcher: Any) -> None:
+    """A lot's certificate is printed as an absolute URL built from the request (DRF's FileField): the class plan
+    converts it with a copy of the field bound to the request's serializer, the same bytes as DRF's."""
+    from django.core.files.base import ContentFile
+
+    from formulations.services import inventory
+
+    salt = inventory.create_chemical(actor=researcher, name="LiFSI")
+    lots = [inventory.receive_lot(chemical=salt, quantity=f"{g} g", actor=researcher) for g in (5, 6)]
+    lots[0].certificate.save("coa.pdf", ContentFile(b"%PDF-1.4 certificate"))
+    client = Client()
+    client.force_login(researcher)
+    for url in (reverse("lot-list"), reverse("lot-detail", args=[lots[0].pk])):
+        fast, drf, status = _both_ways(client, url)
+        assert status == 200
+        assert fast == drf, url
+        assert b'"certificate":"http://testserver/media/certificates/' in fast, fast[:400]
