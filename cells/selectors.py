@@ -56,8 +56,13 @@ def cell_list(*, user: Any) -> QuerySet[Cell]:
 def cell_rows_for_api(*, user: Any) -> QuerySet[Cell]:
     """The API's cell list (CellSerializer): the cell's own columns and, of the joined records, only the codes,
     names and numbers the serializer prints (a page of 50 then reads ~40 columns instead of ~190)."""
+    return scope_to_teams(cell_api_rows(), user)
+
+
+def cell_api_rows() -> QuerySet[Cell]:
+    """``cell_rows_for_api`` before the team scope (for the compiled detail: cells.api.views)."""
     own = [f.name for f in Cell._meta.concrete_fields]
-    qs = Cell.objects.select_related(
+    return Cell.objects.select_related(
         "operator", "membrane__batch__recipe_version__recipe", "pellet", "cathode"
     ).only(
         *own,
@@ -71,16 +76,20 @@ def cell_rows_for_api(*, user: Any) -> QuerySet[Cell]:
         "pellet__code",
         "cathode__code",
     )
-    return scope_to_teams(qs, user)
 
 
 def cell_detail_for_api(*, user: Any) -> QuerySet[Cell]:
     """The API's cell detail (CellDetailSerializer): the list's columns, and of the parts and state changes only
     what the serializer prints (the page's cell_detail also joins suppliers, electrode lots and whole users:
     compiling and loading those was most of the request)."""
+    return cell_rows_for_api(user=user).prefetch_related(*cell_detail_prefetch_for_api())
+
+
+def cell_detail_prefetch_for_api() -> list[Prefetch]:
+    """The parts and state changes of ``cell_detail_for_api``, as prefetches (new querysets on every call)."""
     own_component = [f.name for f in CellComponent._meta.concrete_fields]
     own_change = [f.name for f in CellStateChange._meta.concrete_fields]
-    return cell_rows_for_api(user=user).prefetch_related(
+    return [
         Prefetch(
             "components",
             queryset=CellComponent.objects.select_related("lot__chemical", "electrode").only(
@@ -93,7 +102,7 @@ def cell_detail_for_api(*, user: Any) -> QuerySet[Cell]:
                 *own_change, "actor__username", "actor__first_name", "actor__last_name"
             ),
         ),
-    )
+    ]
 
 
 def cell_detail(*, user: Any) -> QuerySet[Cell]:

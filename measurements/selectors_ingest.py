@@ -43,9 +43,13 @@ def upload_status_for(user: Any, *, instrument_token: bool = False) -> QuerySet[
 
     Instruments poll this after every file: it reads one row and two keys, not the six joined records (and the
     measurement's JSON metadata) of the upload pages."""
+    return _visible_uploads(upload_status_rows(), user, instrument_token=instrument_token)
+
+
+def upload_status_rows() -> QuerySet[Upload]:
+    """``upload_status_for`` before the scope (for the compiled detail: measurements.api.ingest_views)."""
     own = [f.name for f in Upload._meta.concrete_fields]
-    qs = Upload.objects.select_related("cell", "measurement").only(*own, "cell__code", "measurement__id")
-    return _visible_uploads(qs, user, instrument_token=instrument_token)
+    return Upload.objects.select_related("cell", "measurement").only(*own, "cell__code", "measurement__id")
 
 
 def _visible_uploads(qs: QuerySet[Upload], user: Any, *, instrument_token: bool) -> QuerySet[Upload]:

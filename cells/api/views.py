@@ -32,7 +32,8 @@ from cells.filters import CellFilter
 from cells.models import Cell
 from lims.api.base import TeamScopedViewSet, resolve_team
 from lims.api.parsers import JSONParser
-from lims.permissions import LimsPermission
+from lims.compiled import CompiledQuery
+from lims.permissions import LimsPermission, scope_to_member
 
 
 class CellViewSet(TeamScopedViewSet):
@@ -44,6 +45,10 @@ class CellViewSet(TeamScopedViewSet):
     search_fields = ["code", "notes"]
     ordering_fields = ["assembled_at", "code", "state", "state_changed_at"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    compiled_detail = CompiledQuery(
+        lambda pk, user_id: scope_to_member(selectors.cell_api_rows(), user_id).filter(pk=pk), int, int
+    )
+    compiled_detail_prefetch = staticmethod(selectors.cell_detail_prefetch_for_api)
 
     def get_queryset(self) -> QuerySet[Cell]:
         if getattr(self, "swagger_fake_view", False):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from lims.api.concurrency import OptimisticConcurrencyMixin
+from lims.compiled import CompiledQuery
 from lims.models import Role, Team
-from lims.permissions import LimsPermission, has_role, scope_to_teams, team_ids_for
+from lims.permissions import LimsPermission, has_role, is_instrument_token, scope_to_teams, team_ids_for
+
+#: switched off by the equivalence test (tests/test_compiled_detail.py), to compare with the ORM's own look-up
+COMPILED_DETAILS = True
 
 
 class TeamField(serializers.PrimaryKeyRelatedField):
@@ -32,7 +36,51 @@ def resolve_team(user: Any, team: Team | None) -> Team:
     raise serializers.ValidationError({"team": "Choose the team this record belongs to."})
 
 
-class TeamScopedViewSet(OptimisticConcurrencyMixin, viewsets.ModelViewSet):
+class CompiledDetailMixin:
+    """The GET of one record read through a query compiled once per process (lims/compiled.py).
+
+    DRF's ``get_object`` builds the view's queryset and Django compiles it to SQL on every request: on the upload
+    status that instruments poll, about a third of the request. A viewset sets ``compiled_detail`` to a
+    ``CompiledQuery`` of ``(pk, user_id)`` that reads the same row as its ``retrieve`` queryset, scoped with
+    ``lims.permissions.scope_to_member`` (the same teams as ``scope_to_teams``), and optionally
+    ``compiled_detail_prefetch``, a function giving the queryset's prefetches. Anything else goes through DRF's
+    own ``get_object``, unchanged: another action, staff, an instrument token, a key that is not a plain number,
+    and a miss (so that a 404 is DRF's). The object permissions are checked as DRF checks them. Put the mixin
+    after ``OptimisticConcurrencyMixin``, whose ETag and If-Match handling wrap this ``get_object``.
+    """
+
+    compiled_detail: CompiledQuery[Any] | None = None
+    compiled_detail_prefetch: Any = None
+
+    def get_object(self) -> Any:
+        compiled = self.compiled_detail
+        request = self.request  # type: ignore[attr-defined]
+        user = request.user
+        key = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)  # type: ignore[attr-defined]
+        if (
+            not COMPILED_DETAILS
+            or compiled is None
+            or getattr(self, "action", None) != "retrieve"
+            or self.lookup_field != "pk"  # type: ignore[attr-defined]
+            or not (user and user.is_authenticated)
+            or user.is_staff
+            or is_instrument_token(request)
+            or not isinstance(key, str)
+            or not key.isascii()
+            or not key.isdigit()
+            or len(key) > 18  # a bigint
+        ):
+            return super().get_object()  # type: ignore[misc]
+        obj = compiled.one(int(key), user.pk)
+        if obj is None:
+            return super().get_object()  # type: ignore[misc]
+        if self.compiled_detail_prefetch is not None:
+            prefetch_related_objects([obj], *self.compiled_detail_prefetch())
+        self.check_object_permissions(request, obj)  # type: ignore[attr-defined]
+        return obj
+
+
+class TeamScopedViewSet(OptimisticConcurrencyMixin, CompiledDetailMixin, viewsets.ModelViewSet):
     """A model viewset whose queryset holds only the records of the user's teams (ETag / If-Match on one record)."""
 
     permission_classes = [LimsPermission]

@@ -23,12 +23,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from lims.api.base import resolve_team
+from lims.api.base import CompiledDetailMixin, resolve_team
 from lims.api.concurrency import OptimisticConcurrencyMixin
 from lims.api.filters import DjangoFilterBackend, OrderingFilter
 from lims.api.parsers import JSONParser
+from lims.compiled import CompiledQuery
 from lims.models import ApiToken, Role
-from lims.permissions import LimsPermission, has_role, is_instrument_token
+from lims.permissions import LimsPermission, has_role, is_instrument_token, scope_to_member
 from measurements import selectors_ingest as selectors
 from measurements import storage
 from measurements.api.ingest_serializers import (
@@ -77,7 +78,11 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
 
 class UploadViewSet(
-    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CompiledDetailMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """POST a raw instrument file (multipart); GET its processing status; GET .../raw/ for the bytes back.
 
@@ -91,6 +96,10 @@ class UploadViewSet(
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = UploadFilter
     ordering_fields = ["created_at", "size_bytes", "stage"]
+    #: the status instruments poll after every file (a researcher's; instrument tokens take DRF's path)
+    compiled_detail = CompiledQuery(
+        lambda pk, user_id: scope_to_member(selectors.upload_status_rows(), user_id).filter(pk=pk), int, int
+    )
 
     @property
     def allow_instrument_token(self) -> bool:  # type: ignore[override]
