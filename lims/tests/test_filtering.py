@@ -84,3 +84,32 @@ def test_the_lot_list_filtered_by_status_selects_no_distinct(api: Any, researche
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/v1/lots/", {"status": ["available", "quarantine"]}).status_code == 200
     assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"]]
+
+
+@pytest.mark.parametrize("filterset_class", _filtersets(), ids=lambda c: c.__qualname__)
+def test_a_filterset_without_parameters_returns_the_queryset_unchanged(
+    filterset_class: Any, rf: Any, researcher: Any
+) -> None:
+    """What lets lims.api.filters.DjangoFilterBackend skip the FilterSet of a list asked for without filters."""
+    request = rf.get("/api/v1/x/")
+    request.user = researcher
+    queryset = filterset_class._meta.model.objects.order_by("pk")
+    filterset = filterset_class(request.GET, queryset=queryset, request=request)
+    assert filterset.is_valid(), filterset.errors
+    assert str(filterset.qs.query) == str(queryset.query)
+
+
+def test_only_paging_sorting_and_search_parameters_skip_the_filterset(rf: Any) -> None:
+    from rest_framework.request import Request
+
+    from cells.api.views import CellViewSet
+    from lims.api.filters import _no_filter_asked
+
+    view = CellViewSet()
+    for query, skipped in (
+        ("", True),
+        ("?page=2&page_size=10&ordering=-code&search=x&format=json", True),
+        ("?state=on_test", False),
+        ("?page=2&unknown=1", False),
+    ):
+        assert _no_filter_asked(Request(rf.get("/api/v1/cells/" + query)), view) is skipped, query
