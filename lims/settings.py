@@ -123,6 +123,8 @@ if DATABASE_URL and env_bool("DB_PREPARED_STATEMENTS"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"server_side_binding": True, "prepare_threshold": int(env("DB_PREPARE_THRESHOLD", "2"))}
     )
+# Loaded rows become model instances without Django's general constructor (lims/loading.py): on by default
+FAST_MODEL_LOADING = env_bool("LIMS_FAST_MODEL_LOADING", True)
 # A streaming read replica of the primary for the API's safe requests (lims/db_router.py); the primary stays the
 # single source of truth: writes, sessions, tokens and memberships always use it.
 DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL")
