@@ -63,6 +63,18 @@ def measurements_for(user: Any) -> QuerySet[Measurement]:
     return scope_to_teams(without_bookkeeping(qs, "cell", "membrane", "pellet", "upload"), user)
 
 
+def measurement_rows_for_api(user: Any) -> QuerySet[Measurement]:
+    """The API's measurement list (MeasurementListSerializer): the measurement's columns but its metadata and
+    parameters (JSON the list does not print), the cell's code and the upload's file name; not the whole joined
+    cell, membrane, pellet and upload rows of ``measurements_for`` (compiling their ~90 columns was a third of
+    ``/api/v1/measurements/?cell=`` under cProfile)."""
+    own = [f.name for f in Measurement._meta.concrete_fields if f.name not in ("metadata", "parameters")]
+    qs = Measurement.objects.select_related("cell", "upload").only(
+        *own, "cell__code", "upload__original_name"
+    )
+    return scope_to_teams(qs, user)
+
+
 def instruments_for(user: Any) -> QuerySet[Instrument]:
     return scope_to_teams(Instrument.objects.select_related("team", "service_user"), user)
 

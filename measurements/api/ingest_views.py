@@ -294,6 +294,8 @@ class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Measurement]:
         if getattr(self, "swagger_fake_view", False):
             return Measurement.objects.none()
+        if self.action == "list":
+            return selectors.measurement_rows_for_api(self.request.user)
         return selectors.measurements_for(self.request.user)
 
     def get_serializer_class(self) -> Any:
