@@ -56,4 +56,12 @@ class SearchFilter(_ListOnly, filters.SearchFilter):
 
 
 class OrderingFilter(_ListOnly, filters.OrderingFilter):
-    pass
+    """DRF's, with the key as the last sort column: ``?ordering=-temperature`` orders the many measurements at the
+    same temperature by id too, so that a page holds the same rows on every request and paging through the list
+    neither repeats nor skips a row (PostgreSQL returns ties in whatever order its plan yields)."""
+
+    def get_ordering(self, request: Any, queryset: QuerySet[Any], view: Any) -> Any:
+        ordering = super().get_ordering(request, queryset, view)
+        if not ordering or any(str(f).lstrip("-") in ("pk", "id") for f in ordering):
+            return ordering
+        return [*ordering, "-pk" if str(ordering[0]).startswith("-") else "pk"]

@@ -113,3 +113,26 @@ def test_only_paging_sorting_and_search_parameters_skip_the_filterset(rf: Any) -
         ("?page=2&unknown=1", False),
     ):
         assert _no_filter_asked(Request(rf.get("/api/v1/cells/" + query)), view) is skipped, query
+
+
+def test_an_asked_for_sort_ends_with_the_key_so_that_pages_are_stable(rf: Any) -> None:
+    from rest_framework.request import Request
+
+    from lims.api.filters import OrderingFilter
+    from measurements.api.ingest_views import MeasurementViewSet
+    from measurements.models import Measurement
+
+    view = MeasurementViewSet()
+    qs = Measurement.objects.all()
+    for query, expected in (
+        ("?ordering=-temperature", ["-temperature", "-pk"]),
+        ("?ordering=started_at,-row_count", ["started_at", "-row_count", "pk"]),
+        ("?ordering=-id", None),  # not a sort field of this list: ignored, as DRF ignores it
+    ):
+        request = Request(rf.get("/api/v1/measurements/" + query))
+        assert OrderingFilter().get_ordering(request, qs, view) == expected, query
+    request = Request(rf.get("/api/v1/measurements/?ordering=-temperature"))
+    sql = str(OrderingFilter().filter_queryset(request, qs, view).query)
+    assert sql.endswith(
+        'ORDER BY "measurements_measurement"."temperature" DESC, "measurements_measurement"."id" DESC'
+    )
