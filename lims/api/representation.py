@@ -342,15 +342,8 @@ class CompiledRepresentation:
             return class_plan.run(self, instance)
         plan = self.__dict__.get("_compiled_plan")
         if plan is None:
-            plan = self.__dict__["_compiled_plan"] = compile_plan(self)
-        ret: dict[str, Any] = {}
-        for name, get, convert in plan:
-            try:
-                attribute = get(instance)
-            except SkipField:
-                continue
-            if attribute is None or (type(attribute) is PKOnlyObject and attribute.pk is None):
-                ret[name] = None
-            else:
-                ret[name] = convert(attribute)
-        return ret
+            steps: list[ClassStep] = [
+                (name, get, convert, None, None) for name, get, convert in compile_plan(self)
+            ]
+            plan = self.__dict__["_compiled_plan"] = ClassPlan(steps)
+        return plan.run(self, instance)
