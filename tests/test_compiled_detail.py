@@ -80,3 +80,18 @@ def test_an_instruments_token_reads_its_uploads_status_through_drfs_look_up(worl
     url = reverse("upload-detail", args=[world.upload.pk])
     compiled, orm = _both_ways(client, url, HTTP_AUTHORIZATION=f"Token {world.instrument_key}")
     assert compiled == orm
+
+
+def test_an_instruments_account_in_a_team_still_sees_only_its_own_uploads(world: Any) -> None:
+    """A service account sees the uploads it made (measurements.selectors_ingest), even if someone made it a member
+    of a team: the compiled look-up, which scopes by team, must not answer for it."""
+    from lims.models import Membership
+
+    account = world.instrument.service_user
+    Membership.objects.create(user=account, team=world.team, role="viewer")
+    client = Client()
+    client.force_login(account)
+    url = reverse("upload-detail", args=[world.failed_upload.pk])  # uploaded by the researcher
+    compiled, orm = _both_ways(client, url)
+    assert compiled == orm
+    assert compiled[0] == 404

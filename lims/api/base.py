@@ -44,8 +44,8 @@ class CompiledDetailMixin:
     ``CompiledQuery`` of ``(pk, user_id)`` that reads the same row as its ``retrieve`` queryset, scoped with
     ``lims.permissions.scope_to_member`` (the same teams as ``scope_to_teams``), and optionally
     ``compiled_detail_prefetch``, a function giving the queryset's prefetches. Anything else goes through DRF's
-    own ``get_object``, unchanged: another action, staff, an instrument token, a key that is not a plain number,
-    and a miss (so that a 404 is DRF's). The object permissions are checked as DRF checks them. Put the mixin
+    own ``get_object``, unchanged: another action, staff, an instrument token or an instrument's account, a key
+    that is not a plain number, and a miss (so that a 404 is DRF's). The object permissions are checked as DRF checks them. Put the mixin
     after ``OptimisticConcurrencyMixin``, whose ETag and If-Match handling wrap this ``get_object``.
     """
 
@@ -65,6 +65,8 @@ class CompiledDetailMixin:
             or not (user and user.is_authenticated)
             or user.is_staff
             or is_instrument_token(request)
+            # an instrument's service account sees the uploads it made, not a team's
+            or getattr(user, "is_instrument", False)
             or not isinstance(key, str)
             or not key.isascii()
             or not key.isdigit()
