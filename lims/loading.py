@@ -22,6 +22,7 @@ test suite runs with it. ``LIMS_FAST_MODEL_LOADING=0`` (setting ``FAST_MODEL_LOA
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from django.db.models import Model
@@ -45,15 +46,10 @@ def _plain(cls: type[Model]) -> bool:
     """Every concrete field's attribute is one of Django's plain descriptors, and the model keeps Model.from_db."""
     if getattr(cls.from_db, "__func__", None) is not fast_from_db:
         return False
-    for field in cls._meta.concrete_fields:
-        descriptor = None
-        for klass in cls.__mro__:
-            if field.attname in klass.__dict__:
-                descriptor = klass.__dict__[field.attname]
-                break
-        if type(descriptor) not in _PLAIN_DESCRIPTORS:
-            return False
-    return True
+    return all(
+        type(inspect.getattr_static(cls, field.attname, None)) in _PLAIN_DESCRIPTORS
+        for field in cls._meta.concrete_fields
+    )
 
 
 def _plan(cls: type[Model], field_names: tuple[str, ...], count: int) -> tuple[str, ...] | None:

@@ -54,7 +54,6 @@ from lims.fields import QuantitySerializerField
 ENABLED = True
 
 Getter = Callable[[Any], Any]
-Step = tuple[str, Getter, Callable[[Any], Any]]
 
 
 def _walks_concrete_fields(model: Any, attrs: list[str]) -> bool:
@@ -122,32 +121,58 @@ def _pk_column(field: drf_fields.Field, model: Any) -> str | None:
     return str(model_field.attname)
 
 
-def compile_plan(serializer: Any) -> list[Step]:
+def plan_steps(serializer: Any, *, per_class: bool) -> list[ClassStep] | None:
+    """The steps that print ``serializer``'s readable fields.
+
+    ``per_class=False``: for this serializer only (its fields are bound to the request), never None.
+    ``per_class=True``: for every serializer of its class, made from one made without a request; None when some
+    field cannot be read the same without the request (a default computed from it, a reader of its own). A
+    conversion that is not known to be context-free then runs on the request's own copy of that field.
+    """
     model = getattr(getattr(serializer, "Meta", None), "model", None)
-    plan: list[Step] = []
+    unbound = serializer.get_fields() if per_class else {}
+    steps: list[ClassStep] = []
     for field in serializer._readable_fields:
-        cls = type(field)
+        name = field.field_name
+        to_repr = type(field).to_representation
+        if to_repr is drf_fields.SerializerMethodField.to_representation:
+            steps.append((name, _identity, _identity, field.method_name, None))
+            continue
+        if per_class and not _static_default(field):
+            return None
         column = _pk_column(field, model)
         if column is not None:
-            plan.append((field.field_name, _fallback(operator.attrgetter(column), field), _identity))
+            steps.append((name, _fallback(operator.attrgetter(column), field), _identity, None, None))
             continue
-        if field.source == "*":
-            get: Getter = field.get_attribute if not _plain_reader(field) else _identity
-        elif _plain_reader(field) and model is not None and _walks_concrete_fields(model, field.source_attrs):
+        get: Getter
+        if not _plain_reader(field):
+            if per_class:
+                return None
+            get = field.get_attribute
+        elif field.source == "*":
+            get = _identity
+        elif model is not None and _walks_concrete_fields(model, field.source_attrs):
             get = _fallback(operator.attrgetter(".".join(field.source_attrs)), field)
         else:
             get = field.get_attribute
-        to_repr = cls.to_representation
-        if to_repr is drf_fields.SerializerMethodField.to_representation:
-            convert: Callable[[Any], Any] = getattr(field.parent, field.method_name)
-        elif to_repr is drf_fields.CharField.to_representation:
+        convert: Callable[[Any], Any] | None
+        if to_repr is drf_fields.CharField.to_representation:
             convert = str
         elif to_repr is drf_fields.IntegerField.to_representation:
             convert = int
-        else:
+        elif not per_class or to_repr in _CONTEXT_FREE:
             convert = field.to_representation
-        plan.append((field.field_name, get, convert))
-    return plan
+        elif isinstance(field, BaseSerializer):
+            convert = _nested_converter(field)
+        else:
+            convert = None
+        if convert is None:
+            # converted by the request's own copy of the field (made from the unbound one, as DRF makes it)
+            field._lims_unbound = unbound[name]  # type: ignore[attr-defined]
+            steps.append((name, get, _identity, None, field))
+        else:
+            steps.append((name, get, convert, None, None))
+    return steps
 
 
 #: DRF field conversions that read nothing but the field's own arguments (no request, no parent): a field of one
@@ -271,48 +296,8 @@ def _build_class_plan(cls: type) -> ClassPlan | None:
         or getattr(cls, "_readable_fields", None) is not Serializer._readable_fields
     ):
         return None
-    prototype = cls()
-    model = getattr(getattr(prototype, "Meta", None), "model", None)
-    unbound = prototype.get_fields()
-    steps: list[ClassStep] = []
-    for field in prototype._readable_fields:
-        name = field.field_name
-        to_repr = type(field).to_representation
-        if to_repr is drf_fields.SerializerMethodField.to_representation:
-            steps.append((name, _identity, _identity, field.method_name, None))
-            continue
-        if not _static_default(field):
-            return None
-        column = _pk_column(field, model)
-        if column is not None:
-            steps.append((name, _fallback(operator.attrgetter(column), field), _identity, None, None))
-            continue
-        if not _plain_reader(field):
-            return None
-        if field.source == "*":
-            get: Getter = _identity
-        elif model is not None and _walks_concrete_fields(model, field.source_attrs):
-            get = _fallback(operator.attrgetter(".".join(field.source_attrs)), field)
-        else:
-            get = field.get_attribute
-        convert: Callable[[Any], Any] | None
-        if to_repr is drf_fields.CharField.to_representation:
-            convert = str
-        elif to_repr is drf_fields.IntegerField.to_representation:
-            convert = int
-        elif to_repr in _CONTEXT_FREE:
-            convert = field.to_representation
-        elif isinstance(field, BaseSerializer):
-            convert = _nested_converter(field)
-        else:
-            convert = None
-        if convert is None:
-            # converted by the request's own copy of the field (made from the unbound one, as DRF makes it)
-            field._lims_unbound = unbound[name]  # type: ignore[attr-defined]
-            steps.append((name, get, _identity, None, field))
-        else:
-            steps.append((name, get, convert, None, None))
-    return ClassPlan(steps)
+    steps = plan_steps(cls(), per_class=True)
+    return None if steps is None else ClassPlan(steps)
 
 
 #: a ModelSerializer class -> its fields as built from the model once (unbound); each instance gets a deep copy
@@ -342,8 +327,5 @@ class CompiledRepresentation:
             return class_plan.run(self, instance)
         plan = self.__dict__.get("_compiled_plan")
         if plan is None:
-            steps: list[ClassStep] = [
-                (name, get, convert, None, None) for name, get, convert in compile_plan(self)
-            ]
-            plan = self.__dict__["_compiled_plan"] = ClassPlan(steps)
+            plan = self.__dict__["_compiled_plan"] = ClassPlan(plan_steps(self, per_class=False) or [])
         return plan.run(self, instance)
