@@ -24,7 +24,8 @@ from formulations.models import (
     Pellet,
     StockLot,
 )
-from lims.permissions import scope_to_teams, team_ids_for
+from lims.compiled import CompiledByIds, CompiledQuery, attach_children
+from lims.permissions import ScopedQuery, scope_to_teams, team_ids_for
 from lims.queries import without_bookkeeping
 
 # ------------------------------------------------------------------------------------------------ cells
@@ -32,6 +33,11 @@ from lims.queries import without_bookkeeping
 
 def cell_list(*, user: Any) -> QuerySet[Cell]:
     """The cells a user may see, with everything a list row shows (no query per row)."""
+    return scope_to_teams(_cell_rows(), user)
+
+
+def _cell_rows() -> QuerySet[Cell]:
+    """``cell_list`` before the team scope."""
     qs = Cell.objects.select_related(
         "team",
         "operator",
@@ -39,7 +45,7 @@ def cell_list(*, user: Any) -> QuerySet[Cell]:
         "pellet",
         "cathode",
     )
-    qs = without_bookkeeping(
+    return without_bookkeeping(
         qs,
         "team",
         "operator",
@@ -50,7 +56,6 @@ def cell_list(*, user: Any) -> QuerySet[Cell]:
         "pellet",
         "cathode",
     )
-    return scope_to_teams(qs, user)
 
 
 def cell_rows_for_api(*, user: Any) -> QuerySet[Cell]:
@@ -87,35 +92,68 @@ def cell_detail_for_api(*, user: Any) -> QuerySet[Cell]:
 
 def cell_detail_prefetch_for_api() -> list[Prefetch]:
     """The parts and state changes of ``cell_detail_for_api``, as prefetches (new querysets on every call)."""
-    own_component = [f.name for f in CellComponent._meta.concrete_fields]
-    own_change = [f.name for f in CellStateChange._meta.concrete_fields]
     return [
-        Prefetch(
-            "components",
-            queryset=CellComponent.objects.select_related("lot__chemical", "electrode").only(
-                *own_component, "lot__code", "lot__chemical__name", "electrode__code"
-            ),
-        ),
-        Prefetch(
-            "state_changes",
-            queryset=CellStateChange.objects.select_related("actor").only(
-                *own_change, "actor__username", "actor__first_name", "actor__last_name"
-            ),
-        ),
+        Prefetch("components", queryset=_api_components()),
+        Prefetch("state_changes", queryset=_api_changes()),
     ]
+
+
+def _api_components() -> QuerySet[CellComponent]:
+    own = [f.name for f in CellComponent._meta.concrete_fields]
+    return CellComponent.objects.select_related("lot__chemical", "electrode").only(
+        *own, "lot__code", "lot__chemical__name", "electrode__code"
+    )
+
+
+def _api_changes() -> QuerySet[CellStateChange]:
+    own = [f.name for f in CellStateChange._meta.concrete_fields]
+    return CellStateChange.objects.select_related("actor").only(
+        *own, "actor__username", "actor__first_name", "actor__last_name"
+    )
+
+
+#: the prefetches of ``cell_detail_for_api`` for one cell, compiled once per process (the API's compiled detail)
+CELL_API_CHILDREN: dict[str, CompiledQuery[Any]] = {
+    "components": CompiledQuery(lambda cell_id: _api_components().filter(cell_id=cell_id), int),
+    "state_changes": CompiledQuery(lambda cell_id: _api_changes().filter(cell_id=cell_id), int),
+}
 
 
 def cell_detail(*, user: Any) -> QuerySet[Cell]:
     """Cells with their composition and state history prefetched, for a detail page or API response."""
     return cell_list(user=user).prefetch_related(
-        Prefetch(
-            "components",
-            queryset=CellComponent.objects.select_related(
-                "lot__chemical", "lot__supplier", "electrode__active_lot__chemical"
-            ),
-        ),
-        Prefetch("state_changes", queryset=CellStateChange.objects.select_related("actor")),
+        Prefetch("components", queryset=_detail_components()),
+        Prefetch("state_changes", queryset=_detail_changes()),
     )
+
+
+def _detail_components() -> QuerySet[CellComponent]:
+    return CellComponent.objects.select_related(
+        "lot__chemical", "lot__supplier", "electrode__active_lot__chemical"
+    )
+
+
+def _detail_changes() -> QuerySet[CellStateChange]:
+    return CellStateChange.objects.select_related("actor")
+
+
+_PAGE_CELL: ScopedQuery[Cell] = ScopedQuery(_cell_rows, lambda qs, pk: qs.filter(pk=pk), int)
+_PAGE_COMPONENTS: CompiledQuery[CellComponent] = CompiledQuery(
+    lambda cell_id: _detail_components().filter(cell_id=cell_id), int
+)
+_PAGE_CHANGES: CompiledQuery[CellStateChange] = CompiledQuery(
+    lambda cell_id: _detail_changes().filter(cell_id=cell_id), int
+)
+
+
+def cell_for_page(*, user: Any, pk: int) -> Cell | None:
+    """``cell_detail(user=user)``'s cell ``pk`` (None if the user may not see it), through queries compiled once
+    per process: the cell, its parts and its state changes (three queries, none compiled per request)."""
+    cell = _PAGE_CELL.one(user, pk)
+    if cell is not None:
+        attach_children(cell, "components", _PAGE_COMPONENTS.all(cell.pk))
+        attach_children(cell, "state_changes", _PAGE_CHANGES.all(cell.pk))
+    return cell
 
 
 def cells_on_test(*, user: Any, limit: int = 10) -> list[Cell]:
@@ -129,11 +167,25 @@ def find_cell_by_code(*, user: Any, code: str) -> Cell | None:
 def attachments_of(cell: Cell) -> QuerySet[Any]:
     from django.contrib.contenttypes.models import ContentType
 
+    return _attachments(ContentType.objects.get_for_model(Cell).pk, cell.pk)
+
+
+def attachment_rows(cell: Cell) -> list[Any]:
+    """``list(attachments_of(cell))`` through a query compiled once per process (the cell page)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    return _ATTACHMENTS.all(ContentType.objects.get_for_model(Cell).pk, cell.pk)
+
+
+def _attachments(content_type_id: int, object_id: int) -> QuerySet[Any]:
     from lims.models import Attachment
 
-    return Attachment.objects.filter(
-        content_type=ContentType.objects.get_for_model(Cell), object_id=cell.pk
-    ).order_by("created_at")
+    return Attachment.objects.filter(content_type_id=content_type_id, object_id=object_id).order_by(
+        "created_at"
+    )
+
+
+_ATTACHMENTS: CompiledQuery[Any] = CompiledQuery(_attachments, int, int)
 
 
 # ------------------------------------------------------------------------------------------------ provenance
@@ -262,6 +314,40 @@ def _derived_node(g: Graph, d: Any) -> str:
 # --- upward: from results to the lots and suppliers behind them ---------------------------------------------
 
 
+def _measurements_model(name: str) -> Any:
+    from measurements import models  # measurements imports cells: not at module level
+
+    return getattr(models, name)
+
+
+#: the queries of ``provenance_up``, compiled once per process (lims/compiled.py): the same querysets as before,
+#: by ``__any`` instead of ``__in``
+_UP: dict[str, CompiledByIds[Any]] = {
+    "derived": CompiledByIds(lambda: _measurements_model("DerivedProperty").objects.all()),
+    "series": CompiledByIds(lambda: _measurements_model("MeasurementSeries").objects.all()),
+    "series_members": CompiledByIds(
+        lambda: _measurements_model("SeriesMember").objects.only("series_id", "measurement_id"),
+        field="series_id",
+        team_field=None,
+    ),
+    "measurement": CompiledByIds(lambda: _measurements_model("Measurement").objects.all()),
+    "cell": CompiledByIds(lambda: Cell.objects.all()),
+    "cell_components": CompiledByIds(
+        lambda: CellComponent.objects.only("cell_id", "kind", "lot_id", "electrode_id"),
+        field="cell_id",
+        team_field=None,
+    ),
+    "electrode": CompiledByIds(lambda: Electrode.objects.all()),
+    "membrane": CompiledByIds(lambda: Membrane.objects.all()),
+    "pellet": CompiledByIds(lambda: Pellet.objects.all()),
+    "batch": CompiledByIds(lambda: Batch.objects.select_related("recipe_version__recipe")),
+    "batch_components": CompiledByIds(
+        lambda: BatchComponent.objects.only("batch_id", "lot_id"), field="batch_id", team_field=None
+    ),
+    "lot": CompiledByIds(lambda: StockLot.objects.select_related("chemical", "supplier"), team_field=None),
+}
+
+
 def provenance_up(
     *,
     cells: Iterable[int] = (),
@@ -275,8 +361,6 @@ def provenance_up(
     recipe; batch components -> lots; pellet -> powder lot), cathode electrode -> its lots, cell components ->
     lots; lots -> chemical and supplier. About a dozen queries whatever the size of the graph.
     """
-    from measurements.models import DerivedProperty, Measurement, MeasurementSeries, SeriesMember
-
     g = Graph()
     pending: dict[str, set[int]] = defaultdict(set)
     pending["cell"].update(cells)
@@ -284,8 +368,7 @@ def provenance_up(
     pending["derived"].update(derived)
 
     if pending["derived"]:
-        rows = _team_filter(DerivedProperty.objects.filter(id__in=pending["derived"]), team_ids)
-        for d in rows:
+        for d in _UP["derived"].rows(pending["derived"], team_ids):
             key = _derived_node(g, d)
             for kind, pk in (
                 ("measurement", d.measurement_id),
@@ -298,27 +381,25 @@ def provenance_up(
                     pending[kind].add(pk)
                     g.edge(f"{kind}:{pk}", key, "computed from")
     if pending["series"]:
-        series_rows = list(_team_filter(MeasurementSeries.objects.filter(id__in=pending["series"]), team_ids))
+        series_rows = _UP["series"].rows(pending["series"], team_ids)
         pending["series"] = {s.pk for s in series_rows}
         for s in series_rows:
             key = g.node("series", s.pk, s.name, detail=s.get_kind_display())
             if s.cell_id:
                 pending["cell"].add(s.cell_id)
                 g.edge(f"cell:{s.cell_id}", key, "series on")
-        for series_id, measurement_id in SeriesMember.objects.filter(
-            series_id__in=pending["series"]
-        ).values_list("series_id", "measurement_id"):
-            pending["measurement"].add(measurement_id)
-            g.edge(f"measurement:{measurement_id}", f"series:{series_id}", "member of")
+        for member in _UP["series_members"].rows(pending["series"]):
+            pending["measurement"].add(member.measurement_id)
+            g.edge(f"measurement:{member.measurement_id}", f"series:{member.series_id}", "member of")
     if pending["measurement"]:
-        for m in _team_filter(Measurement.objects.filter(id__in=pending["measurement"]), team_ids):
+        for m in _UP["measurement"].rows(pending["measurement"], team_ids):
             key = _measurement_node(g, m)
             for kind, pk in (("cell", m.cell_id), ("membrane", m.membrane_id), ("pellet", m.pellet_id)):
                 if pk:
                     pending[kind].add(pk)
                     g.edge(f"{kind}:{pk}", key, "measured on")
     if pending["cell"]:
-        cell_rows = list(_team_filter(Cell.objects.filter(id__in=pending["cell"]), team_ids))
+        cell_rows = _UP["cell"].rows(pending["cell"], team_ids)
         pending["cell"] = {c.pk for c in cell_rows}  # only what the user may see is walked further
         for c in cell_rows:
             key = _cell_node(g, c)
@@ -331,9 +412,7 @@ def provenance_up(
             if c.cathode_id:
                 pending["electrode"].add(c.cathode_id)
                 g.edge(f"electrode:{c.cathode_id}", key, "cathode of")
-        for comp in CellComponent.objects.filter(cell_id__in=pending["cell"]).only(
-            "cell_id", "kind", "lot_id", "electrode_id"
-        ):
+        for comp in _UP["cell_components"].rows(pending["cell"]):
             if comp.lot_id:
                 pending["lot"].add(comp.lot_id)
                 g.edge(f"lot:{comp.lot_id}", f"cell:{comp.cell_id}", ComponentKind(comp.kind).label)
@@ -341,7 +420,7 @@ def provenance_up(
                 pending["electrode"].add(comp.electrode_id)
                 g.edge(f"electrode:{comp.electrode_id}", f"cell:{comp.cell_id}", "electrode of")
     if pending["electrode"]:
-        for e in _team_filter(Electrode.objects.filter(id__in=pending["electrode"]), team_ids):
+        for e in _UP["electrode"].rows(pending["electrode"], team_ids):
             key = _electrode_node(g, e)
             for lot_id, relation in (
                 (e.active_lot_id, "active material of"),
@@ -352,22 +431,17 @@ def provenance_up(
                     pending["lot"].add(lot_id)
                     g.edge(f"lot:{lot_id}", key, relation)
     if pending["membrane"]:
-        for m in _team_filter(Membrane.objects.filter(id__in=pending["membrane"]), team_ids):
+        for m in _UP["membrane"].rows(pending["membrane"], team_ids):
             key = _membrane_node(g, m)
             pending["batch"].add(m.batch_id)
             g.edge(f"batch:{m.batch_id}", key, "cast into")
     if pending["pellet"]:
-        for p in _team_filter(Pellet.objects.filter(id__in=pending["pellet"]), team_ids):
+        for p in _UP["pellet"].rows(pending["pellet"], team_ids):
             key = _pellet_node(g, p)
             pending["lot"].add(p.lot_id)
             g.edge(f"lot:{p.lot_id}", key, "pressed into")
     if pending["batch"]:
-        batches = list(
-            _team_filter(
-                Batch.objects.filter(id__in=pending["batch"]).select_related("recipe_version__recipe"),
-                team_ids,
-            )
-        )
+        batches = _UP["batch"].rows(pending["batch"], team_ids)
         pending["batch"] = {b.pk for b in batches}
         for b in batches:
             key = _batch_node(g, b)
@@ -386,11 +460,11 @@ def provenance_up(
             rkey = g.node("recipe", recipe.pk, recipe.name)
             g.edge(vkey, key, "recipe of")
             g.edge(rkey, vkey, "version of")
-        for bc in BatchComponent.objects.filter(batch_id__in=pending["batch"]).only("batch_id", "lot_id"):
+        for bc in _UP["batch_components"].rows(pending["batch"]):
             pending["lot"].add(bc.lot_id)
             g.edge(f"lot:{bc.lot_id}", f"batch:{bc.batch_id}", "drawn into")
     if pending["lot"]:
-        for lot in StockLot.objects.filter(id__in=pending["lot"]).select_related("chemical", "supplier"):
+        for lot in _UP["lot"].rows(pending["lot"]):
             key = _lot_node(g, lot)
             ckey = g.node("chemical", lot.chemical_id, str(lot.chemical))
             g.edge(ckey, key, "lot of")

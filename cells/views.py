@@ -33,9 +33,8 @@ def _can_write(user: Any, team_id: int | None = None) -> bool:
     return has_role(user, team_id, Role.RESEARCHER)
 
 
-def _cell_or_404(request: HttpRequest, pk: int, *, detail: bool = False) -> Cell:
-    qs = selectors.cell_detail(user=request.user) if detail else selectors.cell_list(user=request.user)
-    return get_object_or_404(qs, pk=pk)
+def _cell_or_404(request: HttpRequest, pk: int) -> Cell:
+    return get_object_or_404(selectors.cell_list(user=request.user), pk=pk)
 
 
 @login_required
@@ -80,7 +79,9 @@ CELL_SORTS = {
 
 @login_required
 def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    cell = _cell_or_404(request, pk, detail=True)
+    cell = selectors.cell_for_page(user=request.user, pk=pk)
+    if cell is None:
+        raise Http404("No cell matches the given query.")
     can_write = _can_write(request.user, cell.team_id)
     transitions = [
         {"state": s, "label": CellState(s).label, "destructive": s in _DESTRUCTIVE}
@@ -89,7 +90,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
     graph = selectors.provenance_up(cells=[cell.pk], team_ids=selectors.visible_team_ids(request.user))
     lineage = _lineage_rows(graph)
     from measurements.selectors_derived import cell_headline, label_of
-    from measurements.selectors_ingest import measurements_for
+    from measurements.selectors_ingest import latest_measurements_of_cell
 
     return render(
         request,
@@ -101,7 +102,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "transitions": transitions,
             "can_write": can_write,
             "lineage": lineage,
-            "attachments": list(selectors.attachments_of(cell)),
+            "attachments": selectors.attachment_rows(cell),
             "postmortem_form": PostmortemForm(
                 initial={
                     "version": cell.version,
@@ -112,9 +113,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "is_disassembled": cell.state == CellState.DISASSEMBLED,
             "results": [(r, label_of(r.name)) for r in cell_headline(request.user, cell.pk)],
-            "measurements": list(
-                measurements_for(request.user).filter(cell=cell).order_by("-created_at")[:50]
-            ),
+            "measurements": latest_measurements_of_cell(request.user, cell.pk),
         },
     )
 

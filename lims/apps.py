@@ -11,7 +11,9 @@ class LimsConfig(AppConfig):
 
         from lims import loading
         from lims.audit import connect_signals
+        from lims.queries import register_lookups
 
         connect_signals()
+        register_lookups()
         if getattr(settings, "FAST_MODEL_LOADING", True):
             loading.install()

@@ -6,7 +6,8 @@ every request (resolving names, joins, the select list, the converters): for the
 0.8-1.1 ms in-process for a 0.2 ms query, most of what a do-nothing DRF view cost (bench/bench_floor.py).
 
 ``CompiledQuery(build, *kinds)`` calls ``build`` once per database alias with one sentinel value per argument
-(``kinds`` gives each argument's type: ``str``, ``int`` or ``datetime``), compiles the queryset with Django's own
+(``kinds`` gives each argument's type: ``str``, ``int``, ``datetime``, or ``list`` for a list of ids used
+in a ``field__any=`` lookup, lims.queries.AnyOf), compiles the queryset with Django's own
 compiler and remembers the SQL and where each sentinel sits among the parameters. A call then runs that SQL with
 the real values and builds the rows exactly as Django's ``ModelIterable`` does (the same compiler: the same column
 converters, ``from_db``, ``select_related`` populators, annotations). Only the parameter values change between
@@ -15,7 +16,8 @@ calls; the SQL is the one Django wrote.
 Rules, checked when the query is first compiled (a ``ValueError`` names the argument):
 
 - each argument must reach the SQL as exactly one plain parameter (``field=value``, ``field__gt=value``); a lookup
-  that rewrites its value (``__contains`` -> ``%value%``) or a list whose length changes the SQL cannot be compiled;
+  that rewrites its value (``__contains`` -> ``%value%``) or a list whose length changes the SQL (``__in``)
+  cannot be compiled: a list goes through ``__any``, which binds it as one parameter;
 - a datetime argument must be aware (it is bound as the backend binds a DateTimeField's value);
 - ``build`` must depend on its arguments only: a value it reads from elsewhere (``timezone.now()``) would be
   frozen into the compiled query. Pass it as an argument.
@@ -32,15 +34,20 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
+
+from lims.queries import any_param
 
 M = TypeVar("M", bound=Model)
 Adapter = Callable[[Any], Any]
 
 _MARK = "\x1flims-compiled-argument-"
-_SENTINEL_INT = -(2**61)
+#: inside every integer column's range (Django reads a value outside a field's range as "no row can match" and
+#: drops the query: an IntegerField is 32-bit), far from the small constants querysets hold
+_SENTINEL_INT = 2**31 - 1 - 7919
 _SENTINEL_TIME = datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
 
 
@@ -51,7 +58,40 @@ def _sentinel(kind: type, i: int) -> Any:
         return _SENTINEL_INT - i
     if kind is datetime.datetime:
         return _SENTINEL_TIME + datetime.timedelta(microseconds=i)
-    raise TypeError(f"CompiledQuery arguments are str, int or datetime, not {kind.__name__}")
+    if kind is list:
+        return [_SENTINEL_INT - i]
+    raise TypeError(f"CompiledQuery arguments are str, int, datetime or list (of ints), not {kind.__name__}")
+
+
+def _binder(sentinel: Any, alias: str) -> Adapter | None:
+    """How a call's value of this argument is bound, as the backend binds the sentinel (None: as it is)."""
+    ops = connections[alias].ops
+    if type(sentinel) is datetime.datetime:
+
+        def bind_time(value: Any) -> Any:
+            if value.tzinfo is None:
+                raise ValueError("a compiled query's datetime argument must be aware (timezone.now())")
+            return ops.adapt_datetimefield_value(value)
+
+        return bind_time  # SQLite binds datetimes as text, PostgreSQL as they are
+    if type(sentinel) is list:
+        connection = connections[alias]
+
+        def bind_ids(value: Any) -> Any:
+            if isinstance(value, str | bytes) or not all(type(v) is int for v in value):
+                raise TypeError("a compiled query's list argument is a list of ints (ids)")
+            return any_param(connection, list(value))
+
+        return bind_ids  # the one parameter of a ``field__any=`` lookup (lims.queries.AnyOf)
+    return None
+
+
+def _same_parameter(param: Any, bound: Any) -> bool:
+    """Whether a compiled parameter is the sentinel: of its type, or for an int, of a subclass of int that the
+    backend wraps some columns' values in (Django binds a PositiveBigIntegerField's value as psycopg's Int8)."""
+    if type(bound) is int:
+        return isinstance(param, int) and not isinstance(param, bool) and int(param) == bound
+    return type(param) is type(bound) and param == bound
 
 
 class _Plan:
@@ -77,7 +117,13 @@ class _Plan:
                 "CompiledQuery compiles querysets of model instances (no values()/values_list())"
             )
         compiler = queryset.query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet as empty:
+            raise ValueError(
+                "the queryset matches nothing whatever its arguments (or an argument's column cannot hold "
+                "the sentinel): it cannot be compiled"
+            ) from empty
         params = tuple(params)
         plain = {s for s in sentinels if isinstance(s, str)}
         # a sentinel changed on its way (e.g. '%' + s + '%') is not a parameter that can be rebound
@@ -86,20 +132,19 @@ class _Plan:
                 raise ValueError(
                     f"parameter {pos} is an argument rewritten by its lookup: it cannot be compiled"
                 )
-        ops = connections[alias].ops
         slots: list[tuple[int, int, Adapter | None]] = []
         for i, sentinel in enumerate(sentinels):
-            # the value as the backend binds it: SQLite binds datetimes as text, PostgreSQL as they are
-            adapt: Adapter | None = (
-                ops.adapt_datetimefield_value if type(sentinel) is datetime.datetime else None
-            )
+            adapt = _binder(sentinel, alias)
             bound = adapt(sentinel) if adapt is not None else sentinel
-            found = [pos for pos, p in enumerate(params) if type(p) is type(bound) and p == bound]
+            found = [pos for pos, p in enumerate(params) if _same_parameter(p, bound)]
             if len(found) != 1:
                 raise ValueError(
                     f"argument {i} reaches the SQL {len(found)} times as a plain parameter, not once: "
                     "it cannot be compiled (see lims/compiled.py)"
                 )
+            wrapper = type(params[found[0]])
+            if type(bound) is int and wrapper is not int:
+                adapt = wrapper  # the backend binds this column's integers as a typed one (psycopg's Int8)
             slots.append((found[0], i, adapt))
         klass_info = compiler.klass_info
         select = compiler.select
@@ -116,7 +161,7 @@ class _Plan:
 
 
 class CompiledQuery(Generic[M]):
-    """``build(*args)`` returns the queryset; ``kinds`` the type of each argument (str, int, datetime)."""
+    """``build(*args)`` returns the queryset; ``kinds`` the type of each argument (str, int, datetime, list)."""
 
     def __init__(self, build: Callable[..., QuerySet[M]], *kinds: type) -> None:
         self.build = build
@@ -147,12 +192,7 @@ class CompiledQuery(Generic[M]):
         plan = self._plan(alias)
         params = list(plan.params)
         for pos, i, adapt in plan.slots:
-            value = args[i]
-            if adapt is not None:
-                if value.tzinfo is None:
-                    raise ValueError(f"argument {i} is a naive datetime: pass an aware one (timezone.now())")
-                value = adapt(value)
-            params[pos] = value
+            params[pos] = args[i] if adapt is None else adapt(args[i])
         with connections[alias].cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
@@ -174,3 +214,53 @@ class CompiledQuery(Generic[M]):
             model: Any = self.model()
             raise model.MultipleObjectsReturned(f"{len(rows)} rows for a look-up expected to be unique")
         return rows[0] if rows else None
+
+
+class CompiledByIds(Generic[M]):
+    """The rows of ``build()`` whose ``field`` is one of a list of ids, and, when team ids are given, whose
+    ``team_field`` is one of those: two compiled queries (with and without the team list), each bound with
+    ``__any`` so that one SQL text serves every length of either list. For walks over a graph by id (the
+    provenance of a cell: a dozen queries, each of them compiled anew on every request before).
+
+    ``rows(ids)`` (no team restriction: staff) or ``rows(ids, team_ids)``; no ids or no teams read nothing, as
+    ``__in=[]`` reads nothing. The rows come in the database's order, as an unordered queryset's do.
+    """
+
+    def __init__(
+        self, build: Callable[[], QuerySet[M]], field: str = "id", team_field: str | None = "team_id"
+    ) -> None:
+        self._every = CompiledQuery(lambda ids: build().filter(**{f"{field}__any": ids}), list)
+        self._scoped: CompiledQuery[M] | None = None
+        if team_field is not None:
+            self._scoped = CompiledQuery(
+                lambda ids, teams: build().filter(**{f"{field}__any": ids, f"{team_field}__any": teams}),
+                list,
+                list,
+            )
+
+    def rows(self, ids: Any, team_ids: list[int] | None = None) -> list[M]:
+        wanted = list(ids)
+        if not wanted:
+            return []
+        if team_ids is None:
+            return self._every.all(wanted)
+        if self._scoped is None:
+            raise TypeError("this query has no team field: call rows(ids) without team ids")
+        return self._scoped.all(wanted, list(team_ids)) if team_ids else []
+
+
+def attach_children(parent: Model, related_name: str, rows: list[Any]) -> None:
+    """Hold ``rows`` as the parent's ``related_name`` (a reverse foreign key), as ``prefetch_related`` would: later
+    ``parent.<related_name>.all()`` reads them without a query, and each row's relation to the parent is set. For
+    children read by a compiled query (``CompiledQuery`` compiles no prefetches); ``rows`` must be exactly the
+    parent's children, in the order the relation's queryset gives."""
+    manager = getattr(parent, related_name)
+    foreign_key = manager.field  # the children's key to the parent
+    queryset = manager.get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    for row in rows:
+        if not foreign_key.is_cached(row):
+            foreign_key.set_cached_value(row, parent)
+    cache = parent.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[foreign_key.remote_field.cache_name] = queryset  # the key the related manager reads

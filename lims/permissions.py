@@ -12,13 +12,16 @@ Rules (one place, used by the API, the pages and the selectors):
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework import permissions
 
 from lims.compiled import CompiledQuery
 from lims.models import ROLE_RANK, Membership, Role, Team, TokenScope
+
+M = TypeVar("M", bound=Model)
 
 #: every request that checks a team: compiled once per process (lims/compiled.py)
 _memberships_of: CompiledQuery[Membership] = CompiledQuery(
@@ -71,6 +74,40 @@ def scope_to_member(qs: QuerySet[Any], user_id: int, team_field: str = "team") -
     queryset can be compiled once (lims/compiled.py) rather than per list of team ids."""
     member_of = Membership.objects.filter(user_id=user_id).values("team_id")
     return qs.filter(**{f"{team_field}__in": member_of})
+
+
+class ScopedQuery(Generic[M]):
+    """``refine(scope_to_teams(base(), user), *args)`` compiled once per process (lims/compiled.py): one compiled
+    query with the user's team ids bound as one list (``team__any``), one without a scope for staff. The rows
+    are those of the queryset, by construction: the same team ids, read once per request (``_roles``), applied
+    to ``base()`` before ``refine`` filters, orders or slices it. ``kinds`` are those of ``refine``'s arguments
+    after the queryset, as for ``CompiledQuery``.
+    """
+
+    def __init__(
+        self,
+        base: Callable[[], QuerySet[M]],
+        refine: Callable[..., QuerySet[M]],
+        *kinds: type,
+        team_field: str = "team",
+    ) -> None:
+        self._every: CompiledQuery[M] = CompiledQuery(lambda *args: refine(base(), *args), *kinds)
+        self._scoped: CompiledQuery[M] = CompiledQuery(
+            lambda *args: refine(base().filter(**{f"{team_field}__any": args[-1]}), *args[:-1]), *kinds, list
+        )
+
+    def all(self, user: Any, *args: Any) -> list[M]:
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self._every.all(*args)
+        teams = team_ids_for(user)
+        return self._scoped.all(*args, teams) if teams else []
+
+    def one(self, user: Any, *args: Any) -> M | None:
+        rows = self.all(user, *args)
+        if len(rows) > 1:
+            model: Any = self._every.model()
+            raise model.MultipleObjectsReturned(f"{len(rows)} rows for a look-up expected to be unique")
+        return rows[0] if rows else None
 
 
 def is_instrument_token(request: Any) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.db.models import IntegerField, QuerySet, Subquery
+from django.db.models import Field, ForeignObject, IntegerField, Lookup, QuerySet, Subquery
 
 
 class SubqueryCount(Subquery):
@@ -54,3 +55,46 @@ def without_bookkeeping(qs: QuerySet[Any], *paths: str) -> QuerySet[Any]:
         unused = BOOKKEEPING_FIELDS + (UNSHOWN_USER_FIELDS if model._meta.label == "lims.User" else ())
         deferred += [f"{path}__{name}" for name in unused if name in names]
     return qs.defer(*deferred) if deferred else qs
+
+
+class AnyOf(Lookup):  # type: ignore[type-arg]
+    """``field__any=[1, 2, 3]``: the rows whose value is one of a list, as *one* parameter whatever its length.
+
+    ``field__in=ids`` writes one placeholder per id, so each length is a new SQL text: it cannot be compiled once
+    (lims/compiled.py) nor prepared once by PostgreSQL. This lookup writes ``field = ANY(%s::type[])`` on
+    PostgreSQL (the list bound as one array) and ``field IN (SELECT value FROM json_each(%s))`` on SQLite (the
+    list bound as one JSON text). An empty list matches nothing, as ``__in=[]`` does. Registered on every field
+    and relation (``LimsConfig.ready``); meant for integer keys and ids, not model instances.
+    """
+
+    lookup_name = "any"
+    prepare_rhs = False
+    can_use_none_as_rhs = False
+
+    def get_prep_lookup(self) -> Any:
+        if isinstance(self.rhs, str) or not isinstance(self.rhs, list | tuple | set | frozenset):
+            raise TypeError(f"__any takes a list of values, not {type(self.rhs).__name__}")
+        values = [self.lhs.output_field.get_prep_value(v) for v in self.rhs]
+        if any(v is None for v in values):
+            raise ValueError("__any takes no None: a NULL never matches")
+        return values
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [self.lhs.output_field.get_db_prep_value(v, connection, prepared=True) for v in self.rhs]
+        if connection.vendor == "postgresql":
+            db_type = self.lhs.output_field.cast_db_type(connection)
+            return f"{lhs} = ANY(%s::{db_type}[])", (*lhs_params, any_param(connection, values))
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, any_param(connection, values))
+
+
+def any_param(connection: Any, values: list[Any]) -> Any:
+    """The one parameter ``__any`` binds for ``values`` on this connection (compiled queries rebind it)."""
+    if connection.vendor == "postgresql":
+        return list(values)
+    return json.dumps(list(values))
+
+
+def register_lookups() -> None:
+    Field.register_lookup(AnyOf)
+    ForeignObject.register_lookup(AnyOf)  # a relation's lookups are its own, not Field's

@@ -14,7 +14,7 @@ import numpy as np
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from lims.permissions import scope_to_teams
+from lims.permissions import ScopedQuery, scope_to_teams
 from lims.queries import without_bookkeeping
 from measurements import storage
 from measurements.analysis._common import K_B_EV_PER_K
@@ -28,6 +28,10 @@ ZERO_C_K = 273.15
 # ------------------------------------------------------------------------------------------------ lists
 def derived_properties(user: Any) -> QuerySet[DerivedProperty]:
     """The derived properties the user may see, with everything the list, CSV and API show joined in."""
+    return scope_to_teams(_derived_rows(), user)
+
+
+def _derived_rows() -> QuerySet[DerivedProperty]:
     qs = DerivedProperty.objects.select_related(
         "cell",
         "membrane__batch__recipe_version__recipe",
@@ -35,7 +39,7 @@ def derived_properties(user: Any) -> QuerySet[DerivedProperty]:
         "measurement",
         "series",
     )
-    qs = without_bookkeeping(
+    return without_bookkeeping(
         qs,
         "cell",
         "membrane",
@@ -46,7 +50,6 @@ def derived_properties(user: Any) -> QuerySet[DerivedProperty]:
         "measurement",
         "series",
     )
-    return scope_to_teams(qs, user)
 
 
 def derived_rows_for_api(user: Any) -> QuerySet[DerivedProperty]:
@@ -710,13 +713,18 @@ ON_TEST_NAMES: tuple[str, ...] = (
 def cell_headline(user: Any, cell_id: int) -> list[DerivedProperty]:
     """The cell's headline derived properties (its own and its series'), ordered by HEADLINE_NAMES, then by
     temperature and measurement (one query)."""
-    rows = list(
-        derived_properties(user)
-        .filter(cell_id=cell_id, name__in=HEADLINE_NAMES)
-        .order_by("temperature", "measurement_id", "id")
-    )
+    rows = _HEADLINE.all(user, cell_id)
     rank = {name: k for k, name in enumerate(HEADLINE_NAMES)}
     return sorted(rows, key=lambda r: rank[r.name])
+
+
+_HEADLINE: ScopedQuery[DerivedProperty] = ScopedQuery(
+    _derived_rows,
+    lambda qs, cell_id: qs.filter(cell_id=cell_id, name__in=HEADLINE_NAMES).order_by(
+        "temperature", "measurement_id", "id"
+    ),
+    int,
+)
 
 
 def latest_on_test_value(user: Any, cell_ids: Iterable[int]) -> dict[int, str]:

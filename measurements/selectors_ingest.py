@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 
 from cells.models import Cell
 from formulations.models import Membrane, Pellet
-from lims.permissions import scope_to_teams
+from lims.permissions import ScopedQuery, scope_to_teams
 from lims.queries import without_bookkeeping
 from measurements import storage
 from measurements.models import CycleSummary, Instrument, Measurement, Stage, Upload
@@ -59,8 +59,22 @@ def _visible_uploads(qs: QuerySet[Upload], user: Any, *, instrument_token: bool)
 
 
 def measurements_for(user: Any) -> QuerySet[Measurement]:
+    return scope_to_teams(_measurement_rows(), user)
+
+
+def _measurement_rows() -> QuerySet[Measurement]:
     qs = Measurement.objects.select_related("cell", "membrane", "pellet", "upload")
-    return scope_to_teams(without_bookkeeping(qs, "cell", "membrane", "pellet", "upload"), user)
+    return without_bookkeeping(qs, "cell", "membrane", "pellet", "upload")
+
+
+_OF_CELL: ScopedQuery[Measurement] = ScopedQuery(
+    _measurement_rows, lambda qs, cell_id: qs.filter(cell_id=cell_id).order_by("-created_at")[:50], int
+)
+
+
+def latest_measurements_of_cell(user: Any, cell_id: int) -> list[Measurement]:
+    """The cell page's list: ``measurements_for(user).filter(cell=...)``, newest first, at most 50 (compiled)."""
+    return _OF_CELL.all(user, cell_id)
 
 
 def measurement_rows_for_api(user: Any) -> QuerySet[Measurement]:

@@ -48,7 +48,7 @@ class CellViewSet(TeamScopedViewSet):
     compiled_detail = CompiledQuery(
         lambda pk, user_id: scope_to_member(selectors.cell_api_rows(), user_id).filter(pk=pk), int, int
     )
-    compiled_detail_prefetch = staticmethod(selectors.cell_detail_prefetch_for_api)
+    compiled_detail_children = selectors.CELL_API_CHILDREN
 
     def get_queryset(self) -> QuerySet[Cell]:
         if getattr(self, "swagger_fake_view", False):

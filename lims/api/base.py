@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from lims.api.concurrency import OptimisticConcurrencyMixin
-from lims.compiled import CompiledQuery
+from lims.compiled import CompiledQuery, attach_children
 from lims.models import Role, Team
 from lims.permissions import LimsPermission, has_role, is_instrument_token, scope_to_teams, team_ids_for
 
@@ -43,14 +44,15 @@ class CompiledDetailMixin:
     status that instruments poll, about a third of the request. A viewset sets ``compiled_detail`` to a
     ``CompiledQuery`` of ``(pk, user_id)`` that reads the same row as its ``retrieve`` queryset, scoped with
     ``lims.permissions.scope_to_member`` (the same teams as ``scope_to_teams``), and optionally
-    ``compiled_detail_prefetch``, a function giving the queryset's prefetches. Anything else goes through DRF's
+    ``compiled_detail_children``, the ``retrieve`` queryset's prefetches as compiled queries of the record's id by
+    related name (held as prefetched: ``lims.compiled.attach_children``). Anything else goes through DRF's
     own ``get_object``, unchanged: another action, staff, an instrument token or an instrument's account, a key
     that is not a plain number, and a miss (so that a 404 is DRF's). The object permissions are checked as DRF checks them. Put the mixin
     after ``OptimisticConcurrencyMixin``, whose ETag and If-Match handling wrap this ``get_object``.
     """
 
     compiled_detail: CompiledQuery[Any] | None = None
-    compiled_detail_prefetch: Any = None
+    compiled_detail_children: Mapping[str, CompiledQuery[Any]] = {}
 
     def get_object(self) -> Any:
         compiled = self.compiled_detail
@@ -76,8 +78,8 @@ class CompiledDetailMixin:
         obj = compiled.one(int(key), user.pk)
         if obj is None:
             return super().get_object()  # type: ignore[misc]
-        if self.compiled_detail_prefetch is not None:
-            prefetch_related_objects([obj], *self.compiled_detail_prefetch())
+        for related_name, children in self.compiled_detail_children.items():
+            attach_children(obj, related_name, children.all(obj.pk))
         self.check_object_permissions(request, obj)  # type: ignore[attr-defined]
         return obj
 

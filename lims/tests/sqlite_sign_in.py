@@ -35,3 +35,10 @@ assert Client(HTTP_AUTHORIZATION="Token nope").get("/api/v1/me/").status_code ==
 print("token ok")
 assert team_ids_for(User.objects.get(pk=ada.pk)) == [team.pk]
 print("roles ok")
+from lims.compiled import CompiledQuery  # noqa: E402
+
+assert [u.pk for u in User.objects.filter(id__any=[ada.pk, 10**9])] == [ada.pk], "__any"
+assert list(User.objects.filter(id__any=[])) == []
+by_ids = CompiledQuery(lambda ids: Membership.objects.filter(user__any=ids), list)
+assert [m.team_id for m in by_ids.all([ada.pk])] == [team.pk] and by_ids.all([]) == []
+print("any ok")

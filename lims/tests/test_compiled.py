@@ -113,8 +113,51 @@ def test_a_queryset_that_cannot_be_compiled_is_refused_on_first_use(people, buil
 
 
 def test_argument_kinds_are_checked() -> None:
-    with pytest.raises(TypeError, match="str, int or datetime"):
+    with pytest.raises(TypeError, match="str, int, datetime or list"):
         CompiledQuery(lambda x: User.objects.filter(pk=x), float).all(1.0)
+
+
+def test_any_matches_what_in_matches_with_one_parameter(people) -> None:
+    ids = sorted(User.objects.values_list("id", flat=True))
+    missing = max(ids) + 1000
+    for wanted in ([], [ids[0]], ids, [*ids, missing], [missing], [ids[0], ids[0]]):
+        expected = list(User.objects.filter(id__in=wanted).order_by("id"))
+        assert list(User.objects.filter(id__any=wanted).order_by("id")) == expected
+        # through a foreign key, and from a set or tuple
+        memberships = Membership.objects.filter(user_id__in=wanted).order_by("id")
+        assert list(Membership.objects.filter(user__any=set(wanted)).order_by("id")) == list(memberships)
+        assert list(Membership.objects.filter(user_id__any=tuple(wanted)).order_by("id")) == list(memberships)
+    sql, params = User.objects.filter(id__any=ids).query.sql_with_params()
+    assert sql.count("%s") == 1 and params == (ids,)  # one parameter whatever the length
+
+
+@pytest.mark.parametrize("bad, error", [("12", TypeError), (7, TypeError), ([1, None], ValueError)])
+def test_any_refuses_what_is_not_a_list_of_values(bad, error) -> None:
+    with pytest.raises(error):
+        list(User.objects.filter(id__any=bad))
+
+
+def test_a_list_argument_is_compiled_once_for_every_length(people, django_assert_num_queries) -> None:
+    by_ids = CompiledQuery(
+        lambda ids, teams: Membership.objects.filter(user__any=ids, team__any=teams), list, list
+    )
+    every = [people["team"].pk, people["other"].pk]
+    ada, bob = people["ada"].pk, people["bob"].pk
+    with django_assert_num_queries(1):
+        got = by_ids.all([ada, bob], every)
+    assert sorted(m.pk for m in got) == sorted(
+        Membership.objects.filter(user_id=ada).values_list("pk", flat=True)
+    )
+    assert [m.team_id for m in by_ids.all([ada], [people["other"].pk])] == [people["other"].pk]
+    assert by_ids.all([], every) == [] and by_ids.all([ada], []) == []
+    assert fields_of(by_ids.all([ada], [people["team"].pk])[0]) == fields_of(
+        Membership.objects.get(user_id=ada, team=people["team"])
+    )
+    with pytest.raises(TypeError, match="list of ints"):
+        by_ids.all(["1"], every)
+    in_list = CompiledQuery(lambda ids: Membership.objects.filter(user__in=ids), list)
+    with pytest.raises(ValueError, match="cannot be compiled"):
+        in_list.all([ada])  # __in writes one parameter per id: refused, not frozen at the sentinel's length
 
 
 def test_the_session_store_reads_live_sessions_only(people) -> None:
@@ -173,4 +216,4 @@ def test_the_compiled_look_ups_work_on_the_embedded_sqlite_default(tmp_path) -> 
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.split() == ["page", "ok", "expiry", "ok", "token", "ok", "roles", "ok"]
+    assert done.stdout.split() == ["page", "ok", "expiry", "ok", "token", "ok", "roles", "ok", "any", "ok"]
