@@ -302,6 +302,7 @@ def assemble_cell(*, team: Team, actor: Any, spec: CellSpec, code: str = "") -> 
                 actor=actor,
                 reason=f"{ComponentKind(c.kind).label} of cell {code}",
                 purpose=f"cell {code}",
+                for_team_id=cell.team_id,
             )
             mass_g = _mass_of(c.amount)
         components.append(

@@ -218,6 +218,16 @@ class StockTransaction(models.Model):
     reason = models.CharField(max_length=300, blank=True)
     batch = models.ForeignKey("Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="draws")
     purpose = models.CharField(max_length=200, blank=True, help_text="what the material was for")
+    for_team = models.ForeignKey(
+        "lims.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the team whose batch, pellet or cell the draw went into (its reason and purpose name that "
+        "record, so only the team sees them); empty for receipts, counts, returns, disposals and free draws. "
+        "Not an owner: the ledger row stays shared inventory",
+    )
     override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

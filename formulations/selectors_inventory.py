@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from formulations.models import (
     StorageLocation,
     Supplier,
 )
+from lims.permissions import team_ids_for
 from lims.queries import without_bookkeeping
 
 
@@ -83,6 +85,28 @@ def ledger_of(lot: StockLot) -> QuerySet[StockTransaction]:
         .select_related("actor", "override_by", "batch")
         .order_by("id")
     )
+
+
+#: what a ledger row drawn into another team's batch, pellet or cell says instead of its reason and purpose
+OTHER_TEAMS_DRAW = "drawn for another team's record"
+
+
+def ledger_as_seen_by(rows: Iterable[StockTransaction], user: Any) -> list[StockTransaction]:
+    """Ledger rows as this user may read them. The ledger of a shared lot is everyone's, but a draw into a team's
+    batch, pellet or cell names that record (its code, its recipe) in its reason and purpose, and team records are
+    for their team. Such a row keeps its amount, balance, time and who drew it; its reason and batch are blanked
+    and its purpose reads ``OTHER_TEAMS_DRAW``, for anyone outside that team but staff. The instances are
+    changed in place (they are read, never saved, by the views)."""
+    out = list(rows)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return out
+    mine = set(team_ids_for(user))
+    for tx in out:
+        if tx.for_team_id is not None and tx.for_team_id not in mine:
+            tx.reason = ""
+            tx.purpose = OTHER_TEAMS_DRAW
+            tx.batch = None
+    return out
 
 
 def ledger_sum(lot: StockLot | int) -> float:

@@ -102,19 +102,8 @@ def lot_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _ledger_for(request: HttpRequest, lot: StockLot) -> list[Any]:
-    """The lot's ledger (shared inventory), without the codes of other teams' batches (team records)."""
-    from formulations.models import Batch
-    from lims.permissions import scope_to_teams
-
-    rows = list(selectors.ledger_of(lot))
-    batch_ids = {tx.batch_id for tx in rows if tx.batch_id is not None}
-    visible = set(
-        scope_to_teams(Batch.objects.filter(pk__in=batch_ids), request.user).values_list("pk", flat=True)
-    )
-    for tx in rows:
-        if tx.batch_id is not None and tx.batch_id not in visible:
-            tx.batch = None  # shown as a plain draw: which batch it fed is another team's record
-    return rows
+    """The lot's ledger (shared inventory), without what names other teams' batches, pellets and cells."""
+    return selectors.ledger_as_seen_by(selectors.ledger_of(lot), request.user)
 
 
 @login_required

@@ -141,6 +141,11 @@ def build_world(*, team: Any, researcher: Any, manager: Any) -> World:
         batch = f.batch(team=team, user=researcher, version=version, lots=[lot])
         batch.code = f"{MARKER}-B1"
         batch.save()
+        # a draw whose reason and purpose name the batch: the shared lot's ledger shows them to the team only
+        inventory.consume_from_lot(
+            lot=lot, amount="0.5 g", actor=researcher, reason=f"top-up of batch {batch.code}",
+            purpose=f"LiFSI for batch {batch.code}", batch=batch,
+        )  # fmt: skip
         version.frozen_at = batch.created_at
         version.save()
         draft = RecipeVersion.objects.create(recipe=recipe, number=2, notes="draft", created_by=researcher)

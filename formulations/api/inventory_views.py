@@ -261,7 +261,8 @@ class StockLotViewSet(
         """This lot's ledger, newest first (cursor pagination)."""
         lot = self.get_object()
         page = self.paginate_queryset(selectors.ledger_rows_for_api().filter(lot=lot))
-        return self.get_paginated_response(s.StockTransactionSerializer(page, many=True).data)
+        rows = selectors.ledger_as_seen_by(page or [], request.user)
+        return self.get_paginated_response(s.StockTransactionSerializer(rows, many=True).data)
 
     @extend_schema(
         responses={200: s.StockLotSerializer, 404: OpenApiResponse(description="no lot has this code")}
@@ -316,3 +317,11 @@ class StockTransactionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[StockTransaction]:
         return selectors.ledger_rows_for_api()
+
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        page = super().paginate_queryset(queryset)
+        return None if page is None else selectors.ledger_as_seen_by(page, self.request.user)
+
+    def get_object(self) -> StockTransaction:
+        (row,) = selectors.ledger_as_seen_by([super().get_object()], self.request.user)
+        return row

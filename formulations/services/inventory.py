@@ -119,9 +119,14 @@ def _write(
     reason: str = "",
     purpose: str = "",
     batch: Any = None,
+    for_team_id: int | None = None,
     override_by: Any = None,
 ) -> StockTransaction:
-    """Apply ``delta`` to a lot that the caller has locked, and write its ledger row."""
+    """Apply ``delta`` to a lot that the caller has locked, and write its ledger row.
+
+    ``for_team_id``: the team whose record (batch, pellet, cell) the draw went into. The row's reason and purpose name
+    that record, so they are shown to that team only (``selectors_inventory.ledger_as_seen_by``), and the lot's
+    own history, which everyone reads on the lot's page, gets the plain change instead of the reason."""
     new_balance = lot.quantity_on_hand + delta
     if new_balance < -1e-12:
         raise ConflictError(
@@ -135,7 +140,8 @@ def _write(
         lot.status = LotStatus.DEPLETED
     elif new_balance > 0 and lot.status == LotStatus.DEPLETED:
         lot.status = LotStatus.AVAILABLE
-    lot._change_reason = reason or f"{kind} {delta:+g} {lot.quantity_unit}"  # type: ignore[attr-defined]
+    shared_reason = reason if for_team_id is None else ""
+    lot._change_reason = shared_reason or f"{kind} {delta:+g} {lot.quantity_unit}"  # type: ignore[attr-defined]
     lot.save(update_fields=["quantity_on_hand", "status", "updated_at"])
     return StockTransaction.objects.create(
         lot=lot,
@@ -147,6 +153,7 @@ def _write(
         reason=reason,
         purpose=purpose,
         batch=batch,
+        for_team_id=for_team_id,
         override_by=override_by,
     )
 
@@ -242,9 +249,13 @@ def consume_from_lot(
     reason: str = "",
     purpose: str = "",
     batch: Any = None,
+    for_team_id: int | None = None,
     override_reason: str = "",
 ) -> StockTransaction:
     """Take ``amount`` ("5 mL", "0.387 g", a number in the lot's unit) out of a lot, atomically.
+
+    ``for_team_id``: the team whose batch, pellet or cell the material went into (see ``_write``); a batch's team when
+    ``batch`` is given and ``for_team_id`` is not.
 
     Refused with ConflictError (and nothing changed) when the lot holds too little, or is expired/quarantined
     without a manager's override, or is depleted/disposed.
@@ -263,6 +274,7 @@ def consume_from_lot(
         reason=reason,
         purpose=purpose,
         batch=batch,
+        for_team_id=for_team_id if for_team_id is not None or batch is None else batch.team_id,
         override_by=override_by,
     )
 

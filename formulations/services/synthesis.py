@@ -1244,6 +1244,7 @@ def make_pellet(
         actor=actor,
         reason=f"pellet {pellet_code}",
         purpose=f"pressed into pellet {pellet_code}",
+        for_team_id=pellet.team_id,
         override_reason=override_reason,
     )
     _audited_save(pellet, actor)

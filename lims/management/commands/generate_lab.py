@@ -558,6 +558,7 @@ class _Txn:
     quantity: float
     actor: int | None
     batch: int | None = None
+    for_team: int | None = None  # the team whose batch or pellet the draw went into
     purpose: str = ""
     reason: str = ""
     entered_as: str = ""
@@ -1022,6 +1023,7 @@ class LabGenerator:
                     quantity=-actual,
                     actor=operator,
                     batch=bid,
+                    for_team=team,
                     purpose=f"batch {self.prefix}-B{i + 1:06d}",
                     entered_as=f"{actual:g} {unit}",
                 )
@@ -1101,6 +1103,7 @@ class LabGenerator:
                 kind="consume",
                 quantity=-powder,
                 actor=operator,
+                for_team=team,
                 purpose=f"pellet {self.prefix}-P{i + 1:06d}",
                 entered_as=f"{powder:g} g",
             )
@@ -1213,6 +1216,7 @@ class LabGenerator:
                     txn.reason,
                     txn.batch,
                     txn.purpose,
+                    txn.for_team,
                 )
             )
         # lots (written before the ledger: the ledger points at them)
@@ -1311,6 +1315,7 @@ class LabGenerator:
                 "reason",
                 "batch_id",
                 "purpose",
+                "for_team_id",
             ],
             ledger_rows,
         )
