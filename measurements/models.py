@@ -91,6 +91,15 @@ class Upload(TeamOwned):
     progress = models.FloatField(default=0.0, help_text="0-1")
     error = models.TextField(blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="who last asked for the failed upload to be parsed again: the parses after that are theirs in "
+        "the audit trail (the upload and its data stay the uploader's)",
+    )
     instrument = models.ForeignKey(
         Instrument, null=True, blank=True, on_delete=models.PROTECT, related_name="uploads"
     )

@@ -425,7 +425,18 @@ def retry_upload(*, actor: Any, upload: Upload) -> Upload:
         locked.error = ""
         locked.attempts = 0
         locked.finished_at = None
-        locked.save(update_fields=["stage", "progress", "error", "attempts", "finished_at", "updated_at"])
+        locked.retried_by = actor
+        locked.save(
+            update_fields=[
+                "stage",
+                "progress",
+                "error",
+                "attempts",
+                "finished_at",
+                "retried_by",
+                "updated_at",
+            ]
+        )
         upload_id = locked.pk
         transaction.on_commit(lambda: enqueue_parse(upload_id))
     return locked
@@ -448,12 +459,19 @@ def process_upload(upload_id: int, *, force: bool = False) -> Upload | None:
         return _process_claimed(upload_id, force=force, take_over=held is True)
 
 
+def _acting_for(upload: Upload, reason: str) -> Any:
+    """The audit context of the worker's changes to an upload: the person who last retried it (their request
+    started this parse), else the uploader; a retried parse says so in its reason."""
+    if upload.retried_by_id is not None:
+        return acting_as(upload.retried_by, reason=f"{reason}, retried by {upload.retried_by}", via="worker")
+    return acting_as(upload.uploaded_by, reason=reason, via="worker")
+
+
 def _process_claimed(upload_id: int, *, force: bool, take_over: bool) -> Upload | None:
     upload = _claim(upload_id, force=force, take_over=take_over)
     if upload is None:
         return Upload.objects.filter(pk=upload_id).first()
-    actor = upload.uploaded_by
-    with acting_as(actor, reason=f"parse of upload #{upload.pk} ({upload.original_name})", via="worker"):
+    with _acting_for(upload, f"parse of upload #{upload.pk} ({upload.original_name})"):
         from measurements.parsers import ParseError
 
         try:
@@ -474,7 +492,7 @@ def _process_claimed(upload_id: int, *, force: bool, take_over: bool) -> Upload 
         try:
             from measurements.services.derive import run_for_measurement
 
-            run_for_measurement(measurement.pk, actor=actor)
+            run_for_measurement(measurement.pk, actor=upload.retried_by or upload.uploaded_by)
         except DomainError as exc:
             # the data are fine but this measurement cannot be analysed (yet): e.g. the sample's thickness is
             # unknown. The parsed data stay; the reason is shown with the upload.
@@ -538,7 +556,14 @@ def _claim(upload_id: int, *, force: bool, take_over: bool = False) -> Upload | 
     """Claim the upload for this worker: "received" (or anything with ``force``), or, with ``take_over`` (this
     worker holds the parse lock), a "parsing"/"analysing" one whose worker is gone."""
     with transaction.atomic():
-        upload = Upload.objects.select_for_update().select_related("uploaded_by").filter(pk=upload_id).first()
+        upload = (
+            Upload.objects.select_for_update(
+                of=("self",)
+            )  # not the people: a retrier may be absent (outer join)
+            .select_related("uploaded_by", "retried_by")
+            .filter(pk=upload_id)
+            .first()
+        )
         if upload is None:
             log.warning("parse_upload: upload %s does not exist", upload_id)
             return None
@@ -553,7 +578,7 @@ def _claim(upload_id: int, *, force: bool, take_over: bool = False) -> Upload | 
                 upload.attempts,
             )
             if upload.attempts >= max_attempts():
-                with acting_as(upload.uploaded_by, reason="parse abandoned too often", via="worker"):
+                with _acting_for(upload, "parse abandoned too often"):
                     _fail(upload, interrupted_message(upload.attempts))
                 return None
         upload.stage = Stage.PARSING
@@ -562,7 +587,7 @@ def _claim(upload_id: int, *, force: bool, take_over: bool = False) -> Upload | 
         upload.started_at = timezone.now()
         upload.finished_at = None
         upload.attempts += 1
-        with acting_as(upload.uploaded_by, reason=f"parse of upload #{upload.pk} started", via="worker"):
+        with _acting_for(upload, f"parse of upload #{upload.pk} started"):
             upload.save(
                 update_fields=[
                     "stage",
@@ -949,7 +974,7 @@ def sweep_stalled_uploads(*, now: datetime | None = None, received_grace_seconds
             )
             if upload is None:
                 continue
-            with acting_as(upload.uploaded_by, reason="sweep of stalled uploads", via="worker"):
+            with _acting_for(upload, "sweep of stalled uploads"):
                 if upload.attempts >= max_attempts():
                     failed.append(upload.pk)
                     _fail(upload, interrupted_message(upload.attempts))

@@ -190,3 +190,24 @@ def test_a_failed_upload_can_be_retried(stored, researcher, django_capture_on_co
         ingest.retry_upload(actor=researcher, upload=stored)
     stored.refresh_from_db()
     assert stored.stage == Stage.DONE and stored.error == ""
+
+
+def test_a_retried_parse_is_the_retriers_in_the_audit_trail(
+    stored, researcher, manager, django_capture_on_commit_callbacks
+):
+    """The uploader (rita) is not the one who asked for the second parse (max): the history says so, the data
+    stays the uploader's."""
+    Upload.objects.filter(pk=stored.pk).update(stage=Stage.FAILED, error="parser bug, since fixed")
+    stored.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest.retry_upload(actor=manager, upload=stored)
+    stored.refresh_from_db()
+    assert stored.stage == Stage.DONE and stored.retried_by == manager and stored.uploaded_by == researcher
+    parse_rows = stored.history.filter(history_via="worker")
+    assert parse_rows.exists()
+    assert {
+        (h.history_user_id, h.history_change_reason.endswith(f"retried by {manager}")) for h in parse_rows
+    } == {(manager.pk, True)}
+    measurement = Measurement.objects.get(upload=stored)
+    assert measurement.created_by == researcher  # whose data it is
+    assert {h.history_user_id for h in measurement.history.all()} == {manager.pk}  # who had it parsed
