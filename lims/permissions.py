@@ -7,7 +7,9 @@ Rules (one place, used by the API, the pages and the selectors):
 - shared inventory (chemicals, suppliers, locations, lots) is readable by every authenticated person and
   writable by researchers of any team;
 - an instrument token (scope "instrument") is refused everywhere except the views that declare
-  ``allow_instrument_token = True`` (creating uploads, reading their status).
+  ``allow_instrument_token = True`` (creating uploads, reading their status);
+- every person signed in, a viewer too, may create and revoke their own API tokens: a token does what its
+  person may do (``OwnRecordsPermission``).
 """
 
 from __future__ import annotations
@@ -141,6 +143,23 @@ class LimsPermission(permissions.BasePermission):
             return has_role(request.user, team_id, Role.VIEWER)
         minimum = Role.MANAGER if request.method == "DELETE" else Role.RESEARCHER
         return has_role(request.user, team_id, minimum)
+
+
+class OwnRecordsPermission(permissions.BasePermission):
+    """For a person's own records (their API tokens): any signed-in person, whatever their roles, may create and
+    revoke their own (a viewer's token reads what the viewer reads); an instrument token may not. The views keep
+    to the requester's own rows (their querysets), so there is no object check beyond that."""
+
+    message = "You do not have permission for this action."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if is_instrument_token(request) or getattr(user, "is_instrument", False):
+            self.message = "An instrument may only create uploads and read their status."
+            return False
+        return True
 
 
 def _team_id_of(obj: Any) -> int | None:

@@ -178,7 +178,7 @@ MATRIX: dict[str, dict[str, Op]] = {
     "unit-parse": {"GET": R(PERSONS, query="text=5%20mL&dimension=volume")},
     "team-list": {"GET": R(PERSONS)},
     "team-detail": {"GET": R(TEAM_VIEW, kwargs=pk("team"))},
-    "token-list": {"GET": R(PERSONS), "POST": R(SHARED_WRITE, body=lambda w: {"name": "script"})},
+    "token-list": {"GET": R(PERSONS), "POST": R(PERSONS, body=lambda w: {"name": "script"})},  # viewers too
     "token-detail": {"GET": R(frozenset({RESEARCHER}), kwargs=pk("researcher_token"))},
     "token-revoke": {"POST": R(frozenset({RESEARCHER}), kwargs=pk("researcher_token"))},
     "schema": {"GET": R(EVERYONE - {REVOKED})},

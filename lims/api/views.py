@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from lims.api.serializers import ApiTokenSerializer, MeSerializer, TeamSerializer
 from lims.models import ApiToken, Team
-from lims.permissions import LimsPermission, teams_for
+from lims.permissions import LimsPermission, OwnRecordsPermission, teams_for
 
 
 class MeView(APIView):
@@ -36,10 +36,11 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
 class ApiTokenViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """Your personal API tokens. The key is returned once, when the token is created; revoke with POST .../revoke/."""
+    """Your personal API tokens. The key is returned once, when the token is created; revoke with POST .../revoke/.
+    Anyone signed in may hold tokens: a token does what its person may do (a viewer's reads)."""
 
     serializer_class = ApiTokenSerializer
-    permission_classes = [LimsPermission]
+    permission_classes = [OwnRecordsPermission]
     queryset = ApiToken.objects.none()
 
     def get_queryset(self) -> QuerySet[ApiToken]:

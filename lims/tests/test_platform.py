@@ -74,6 +74,29 @@ def test_the_clear_token_key_is_shown_once(researcher, api):
 
 
 @pytest.mark.django_db
+def test_a_viewer_may_hold_a_token_that_reads_and_does_not_write(viewer, team):
+    from django.test import Client
+
+    session = Client()
+    session.force_login(viewer)
+    created = session.post("/api/v1/tokens/", {"name": "notebook"}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    key = created.json()["key"]
+    token = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    assert token.get("/api/v1/cells/").status_code == 200
+    refused = token.post("/api/v1/teams/", {"name": "x"}, content_type="application/json")
+    assert refused.status_code in (403, 405)
+    write = token.post(
+        "/api/v1/chemicals/",
+        {"name": "Succinonitrile", "role": "plasticizer"},
+        content_type="application/json",
+    )
+    assert write.status_code == 403  # shared inventory is written by researchers: a viewer's token may not
+    assert session.post(f"/api/v1/tokens/{created.json()['id']}/revoke/").status_code == 200
+    assert token.get("/api/v1/cells/").status_code == 401
+
+
+@pytest.mark.django_db
 def test_the_api_needs_authentication_and_answers_in_one_error_format(api):
     response = api().get("/api/v1/me/")
     assert response.status_code in (401, 403)
