@@ -75,22 +75,31 @@ def _binder(sentinel: Any, alias: str) -> Adapter | None:
 
         return bind_time  # SQLite binds datetimes as text, PostgreSQL as they are
     if type(sentinel) is list:
-        connection = connections[alias]
-
-        def bind_ids(value: Any) -> Any:
-            if isinstance(value, str | bytes) or not all(type(v) is int for v in value):
-                raise TypeError("a compiled query's list argument is a list of ints (ids)")
-            return any_param(connection, list(value))
-
-        return bind_ids  # the one parameter of a ``field__any=`` lookup (lims.queries.AnyOf)
+        return _ids_binder(alias, None)
     return None
 
 
+def _ids_binder(alias: str, bounds: tuple[int, int] | None) -> Adapter:
+    """The one parameter of a ``field__any=`` lookup (lims.queries.AnyOf) for a call's list of ids; ``bounds``,
+    the column's integer range, which the lookup's compiled parameter carries (values outside it are left out)."""
+    connection = connections[alias]
+
+    def bind_ids(value: Any) -> Any:
+        if isinstance(value, str | bytes) or not all(type(v) is int for v in value):
+            raise TypeError("a compiled query's list argument is a list of ints (ids)")
+        return any_param(connection, list(value), bounds)
+
+    return bind_ids
+
+
 def _same_parameter(param: Any, bound: Any) -> bool:
-    """Whether a compiled parameter is the sentinel: of its type, or for an int, of a subclass of int that the
-    backend wraps some columns' values in (Django binds a PositiveBigIntegerField's value as psycopg's Int8)."""
+    """Whether a compiled parameter is the sentinel: of its type, or of a subclass that the backend or a lookup
+    wraps values in (Django binds a PositiveBigIntegerField's value as psycopg's Int8; ``__any`` its list as an
+    ``IdList``)."""
     if type(bound) is int:
         return isinstance(param, int) and not isinstance(param, bool) and int(param) == bound
+    if isinstance(bound, list):
+        return isinstance(param, list) and list(param) == list(bound)
     return type(param) is type(bound) and param == bound
 
 
@@ -145,6 +154,8 @@ class _Plan:
             wrapper = type(params[found[0]])
             if type(bound) is int and wrapper is not int:
                 adapt = wrapper  # the backend binds this column's integers as a typed one (psycopg's Int8)
+            if type(sentinel) is list:  # the column's range, as the lookup found it
+                adapt = _ids_binder(alias, getattr(params[found[0]], "bounds", None))
             slots.append((found[0], i, adapt))
         klass_info = compiler.klass_info
         select = compiler.select

@@ -81,17 +81,41 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
 
     def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = [self.lhs.output_field.get_db_prep_value(v, connection, prepared=True) for v in self.rhs]
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection, prepared=True) for v in self.rhs]
+        param = any_param(connection, values, integer_bounds(field, connection))
         if connection.vendor == "postgresql":
-            db_type = self.lhs.output_field.cast_db_type(connection)
-            return f"{lhs} = ANY(%s::{db_type}[])", (*lhs_params, any_param(connection, values))
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, any_param(connection, values))
+            return f"{lhs} = ANY(%s::{field.cast_db_type(connection)}[])", (*lhs_params, param)
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, param)
 
 
-def any_param(connection: Any, values: list[Any]) -> Any:
+class IdList(list):  # type: ignore[type-arg]
+    """``__any``'s parameter on PostgreSQL: the values, and the range of the column's integers. A value outside
+    it matches no row but would fail the cast to the column's array type, so it is left out (Django's ``__in``
+    leaves such values out too); a compiled query keeps the range to do the same with each call's values."""
+
+    bounds: tuple[int, int] | None = None
+
+
+def integer_bounds(field: Any, connection: Any) -> tuple[int, int] | None:
+    """The range of an integer column (a relation's: its target's), or None for other columns."""
+    while getattr(field, "target_field", None) is not None and field.is_relation:
+        field = field.target_field
+    internal = field.get_internal_type()
+    if internal not in connection.ops.integer_field_ranges:
+        return None
+    return connection.ops.integer_field_range(internal)
+
+
+def any_param(connection: Any, values: list[Any], bounds: tuple[int, int] | None = None) -> Any:
     """The one parameter ``__any`` binds for ``values`` on this connection (compiled queries rebind it)."""
+    if bounds is not None:
+        low, high = bounds
+        values = [v for v in values if (low is None or v >= low) and (high is None or v <= high)]
     if connection.vendor == "postgresql":
-        return list(values)
+        param = IdList(values)
+        param.bounds = bounds
+        return param
     return json.dumps(list(values))
 
 

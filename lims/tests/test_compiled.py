@@ -120,7 +120,8 @@ def test_argument_kinds_are_checked() -> None:
 def test_any_matches_what_in_matches_with_one_parameter(people) -> None:
     ids = sorted(User.objects.values_list("id", flat=True))
     missing = max(ids) + 1000
-    for wanted in ([], [ids[0]], ids, [*ids, missing], [missing], [ids[0], ids[0]]):
+    huge = [2**63, -(2**63) - 1, 10**30]  # beyond the column: no row, and no error (as with __in)
+    for wanted in ([], [ids[0]], ids, [*ids, missing], [missing], [ids[0], ids[0]], huge, [*huge, ids[0]]):
         expected = list(User.objects.filter(id__in=wanted).order_by("id"))
         assert list(User.objects.filter(id__any=wanted).order_by("id")) == expected
         # through a foreign key, and from a set or tuple
@@ -150,6 +151,7 @@ def test_a_list_argument_is_compiled_once_for_every_length(people, django_assert
     )
     assert [m.team_id for m in by_ids.all([ada], [people["other"].pk])] == [people["other"].pk]
     assert by_ids.all([], every) == [] and by_ids.all([ada], []) == []
+    assert [m.user_id for m in by_ids.all([ada, 2**63, 10**30], [people["team"].pk, -(2**70)])] == [ada]
     assert fields_of(by_ids.all([ada], [people["team"].pk])[0]) == fields_of(
         Membership.objects.get(user_id=ada, team=people["team"])
     )
