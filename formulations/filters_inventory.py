@@ -8,6 +8,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from formulations.models import (
+    Batch,
     Chemical,
     ChemicalRole,
     LotStatus,
@@ -19,6 +20,7 @@ from formulations.models import (
 )
 from formulations.selectors_inventory import chemical_search_q, location_descendant_ids
 from lims.filtering import PageFilterSet, yes_no_filter
+from lims.permissions import scope_to_teams
 
 
 class StockLotFilter(PageFilterSet):
@@ -102,3 +104,10 @@ class StockTransactionFilter(django_filters.FilterSet):
     class Meta:
         model = StockTransaction
         fields = ["lot", "code", "chemical", "kind", "batch", "actor"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a batch is a team record: another team's batch is not a choice, as an id that does not exist is not
+        # (the ledger would otherwise list what a batch of theirs drew, by its id)
+        user = getattr(self.request, "user", None)
+        self.filters["batch"].queryset = scope_to_teams(Batch.objects.all(), user)

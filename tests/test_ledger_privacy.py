@@ -107,3 +107,17 @@ def test_the_migration_gives_existing_draws_their_team(world: Any) -> None:
     StockTransaction.objects.update(for_team=None)
     migration.team_of_each_draw(apps, None)
     assert dict(StockTransaction.objects.values_list("pk", "for_team_id")) == before
+
+
+def test_the_ledger_is_not_filtered_by_another_teams_batch(world: Any) -> None:
+    draw = _draw_of_batch(world)
+    for kind in (RESEARCHER, STAFF, OUTSIDER):
+        client = Client()
+        client.force_login(world.people[kind])
+        response = client.get("/api/v1/stock-transactions/", {"batch": world.batch.pk})
+        if kind == OUTSIDER:  # as for an id that does not exist: not one of the choices
+            assert response.status_code == 400, response.content[:200]
+        else:
+            assert response.status_code == 200
+            assert draw.pk in {r["id"] for r in response.json()["results"]}
+        assert client.get("/api/v1/stock-transactions/", {"batch": 10**9}).status_code == 400
