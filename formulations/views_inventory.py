@@ -94,16 +94,11 @@ def lot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lot = get_object_or_404(selectors.lot_list(), pk=pk)
     context = {
         "lot": lot,
-        "ledger": _ledger_for(request, lot),
+        "ledger": selectors.ledger_as_seen_by(selectors.ledger_of(lot), request.user),
         "can_write": _can_write(request),
         "history": lot.history.select_related("history_user").order_by("-history_date")[:20],  # type: ignore[attr-defined]
     }
     return render(request, "formulations/inventory/lot_detail.html", context)
-
-
-def _ledger_for(request: HttpRequest, lot: StockLot) -> list[Any]:
-    """The lot's ledger (shared inventory), without what names other teams' batches, pellets and cells."""
-    return selectors.ledger_as_seen_by(selectors.ledger_of(lot), request.user)
 
 
 @login_required

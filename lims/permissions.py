@@ -70,14 +70,6 @@ def scope_to_teams(qs: QuerySet[Any], user: Any, team_field: str = "team") -> Qu
     return qs.filter(**{f"{team_field}__in": team_ids_for(user)})
 
 
-def scope_to_member(qs: QuerySet[Any], user_id: int, team_field: str = "team") -> QuerySet[Any]:
-    """The records of ``qs`` in the teams the (non-staff) user with this id belongs to, with any role: the same rows
-    as ``scope_to_teams`` for that user, as one subquery with the user's id as its only parameter, so that the
-    queryset can be compiled once (lims/compiled.py) rather than per list of team ids."""
-    member_of = Membership.objects.filter(user_id=user_id).values("team_id")
-    return qs.filter(**{f"{team_field}__in": member_of})
-
-
 class ScopedQuery(Generic[M]):
     """``refine(scope_to_teams(base(), user), *args)`` compiled once per process (lims/compiled.py): one compiled
     query with the user's team ids bound as one list (``team__any``), one without a scope for staff. The rows

@@ -42,7 +42,7 @@ def _both_ways(client: Client, url: str, **headers: Any) -> tuple[Any, Any]:
 
 
 def _compiled_calls(view: Any) -> int:
-    plans = getattr(view.compiled_detail._local, "plans", {})
+    plans = getattr(view.compiled_detail._scoped._local, "plans", {})
     return len(plans)
 
 

@@ -32,8 +32,7 @@ from cells.filters import CellFilter
 from cells.models import Cell
 from lims.api.base import TeamScopedViewSet, resolve_team
 from lims.api.parsers import JSONParser
-from lims.compiled import CompiledQuery
-from lims.permissions import LimsPermission, scope_to_member
+from lims.permissions import LimsPermission, ScopedQuery
 
 
 class CellViewSet(TeamScopedViewSet):
@@ -45,9 +44,7 @@ class CellViewSet(TeamScopedViewSet):
     search_fields = ["code", "notes"]
     ordering_fields = ["assembled_at", "code", "state", "state_changed_at"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    compiled_detail = CompiledQuery(
-        lambda pk, user_id: scope_to_member(selectors.cell_api_rows(), user_id).filter(pk=pk), int, int
-    )
+    compiled_detail = ScopedQuery(selectors.cell_api_rows, lambda qs, pk: qs.filter(pk=pk), int)
     compiled_detail_children = selectors.CELL_API_CHILDREN
 
     def get_queryset(self) -> QuerySet[Cell]:

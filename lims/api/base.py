@@ -12,7 +12,14 @@ from rest_framework.exceptions import PermissionDenied
 from lims.api.concurrency import OptimisticConcurrencyMixin
 from lims.compiled import CompiledQuery, attach_children
 from lims.models import Role, Team
-from lims.permissions import LimsPermission, has_role, is_instrument_token, scope_to_teams, team_ids_for
+from lims.permissions import (
+    LimsPermission,
+    ScopedQuery,
+    has_role,
+    is_instrument_token,
+    scope_to_teams,
+    team_ids_for,
+)
 
 #: switched off by the equivalence test (tests/test_compiled_detail.py), to compare with the ORM's own look-up
 COMPILED_DETAILS = True
@@ -42,8 +49,8 @@ class CompiledDetailMixin:
 
     DRF's ``get_object`` builds the view's queryset and Django compiles it to SQL on every request: on the upload
     status that instruments poll, about a third of the request. A viewset sets ``compiled_detail`` to a
-    ``CompiledQuery`` of ``(pk, user_id)`` that reads the same row as its ``retrieve`` queryset, scoped with
-    ``lims.permissions.scope_to_member`` (the same teams as ``scope_to_teams``), and optionally
+    ``lims.permissions.ScopedQuery`` of the key that reads the same row as its ``retrieve`` queryset (scoped to
+    the requester's teams as ``scope_to_teams`` scopes it), and optionally
     ``compiled_detail_children``, the ``retrieve`` queryset's prefetches as compiled queries of the record's id by
     related name (held as prefetched: ``lims.compiled.attach_children``). Anything else goes through DRF's
     own ``get_object``, unchanged: another action, staff, an instrument token or an instrument's account, a key
@@ -51,7 +58,7 @@ class CompiledDetailMixin:
     after ``OptimisticConcurrencyMixin``, whose ETag and If-Match handling wrap this ``get_object``.
     """
 
-    compiled_detail: CompiledQuery[Any] | None = None
+    compiled_detail: ScopedQuery[Any] | None = None
     compiled_detail_children: Mapping[str, CompiledQuery[Any]] = {}
 
     def get_object(self) -> Any:
@@ -75,7 +82,7 @@ class CompiledDetailMixin:
             or len(key) > 18  # a bigint
         ):
             return super().get_object()  # type: ignore[misc]
-        obj = compiled.one(int(key), user.pk)
+        obj = compiled.one(user, int(key))
         if obj is None:
             return super().get_object()  # type: ignore[misc]
         for related_name, children in self.compiled_detail_children.items():

@@ -27,9 +27,8 @@ from lims.api.base import CompiledDetailMixin, resolve_team
 from lims.api.concurrency import OptimisticConcurrencyMixin
 from lims.api.filters import DjangoFilterBackend, OrderingFilter
 from lims.api.parsers import JSONParser
-from lims.compiled import CompiledQuery
 from lims.models import ApiToken, Role
-from lims.permissions import LimsPermission, has_role, is_instrument_token, scope_to_member
+from lims.permissions import LimsPermission, ScopedQuery, has_role, is_instrument_token
 from measurements import selectors_ingest as selectors
 from measurements import storage
 from measurements.api.ingest_serializers import (
@@ -97,9 +96,7 @@ class UploadViewSet(
     filterset_class = UploadFilter
     ordering_fields = ["created_at", "size_bytes", "stage"]
     #: the status instruments poll after every file (a researcher's; instrument tokens take DRF's path)
-    compiled_detail = CompiledQuery(
-        lambda pk, user_id: scope_to_member(selectors.upload_status_rows(), user_id).filter(pk=pk), int, int
-    )
+    compiled_detail = ScopedQuery(selectors.upload_status_rows, lambda qs, pk: qs.filter(pk=pk), int)
 
     @property
     def allow_instrument_token(self) -> bool:  # type: ignore[override]
