@@ -58,6 +58,28 @@ def _cell_rows() -> QuerySet[Cell]:
     )
 
 
+def cell_rows_for_page(*, user: Any) -> QuerySet[Cell]:
+    """The cell list page: what its rows show (codes, the recipe's name and version, the filler, the operator's
+    and the team's names) and nothing else of the seven joined records: ~35 columns instead of ~190."""
+    own = [f.name for f in Cell._meta.concrete_fields if f.name not in ("notes", "postmortem_notes")]
+    qs = Cell.objects.select_related(
+        "team", "operator", "membrane__batch__recipe_version__recipe", "pellet", "cathode"
+    ).only(
+        *own,
+        "team__name",
+        "operator__username",
+        "operator__first_name",
+        "operator__last_name",
+        "membrane__code",
+        "membrane__filler_fraction",
+        "membrane__batch__recipe_version__number",
+        "membrane__batch__recipe_version__recipe__name",
+        "pellet__code",
+        "cathode__code",
+    )
+    return scope_to_teams(qs, user)
+
+
 def cell_rows_for_api(*, user: Any) -> QuerySet[Cell]:
     """The API's cell list (CellSerializer): the cell's own columns and, of the joined records, only the codes,
     names and numbers the serializer prints (a page of 50 then reads ~40 columns instead of ~190)."""

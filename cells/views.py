@@ -39,14 +39,9 @@ def _cell_or_404(request: HttpRequest, pk: int) -> Cell:
 
 @login_required
 def cell_list(request: HttpRequest) -> HttpResponse:
-    filterset = CellFilter(
-        request.GET or None, queryset=selectors.cell_list(user=request.user), request=request
-    )
-    qs = (
-        filterset.qs
-        if filterset.is_bound and filterset.is_valid()
-        else selectors.cell_list(user=request.user)
-    )
+    rows = selectors.cell_rows_for_page(user=request.user)
+    filterset = CellFilter(request.GET or None, queryset=rows, request=request)
+    qs = filterset.qs if filterset.is_bound and filterset.is_valid() else rows
     sorting = Sorting(request, CELL_SORTS, "-assembled")
     page = Paginator(sorting.apply(qs), 50).get_page(request.GET.get("page"))
     return render(
@@ -71,7 +66,9 @@ CELL_SORTS = {
     "filler": "membrane__filler_fraction",
     "area": "active_area",
     "state": "state",
-    "assembled": "assembled_at",
+    # then by code, as the (team, -assembled_at, code) index holds them: cells assembled together (a bulk
+    # assembly) share the time, and a tie broken by key alone sorted all of them for every page
+    "assembled": ("assembled_at", "-code"),
     "operator": "operator__username",
     "team": "team__name",
 }
