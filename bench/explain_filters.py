@@ -1,12 +1,15 @@
 """EXPLAIN every filtered list query on the large generated lab (issue 10, item 2). Run on demand, not in CI:
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/lims_big python bench/explain_filters.py [--analyze]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/lims_big python bench/explain_filters.py [--analyze] [--generic]
 
 For every filter of every FilterSet in */filters*.py, the list endpoint (and the list page where one exists) is
 requested in-process with a value taken from the data, as a researcher of one team (the common case: the team
 scope is part of every query). Every SQL statement the request runs is EXPLAINed; a ``Seq Scan`` on a table of
 more than ``--big`` rows (pg_class.reltuples) is reported with the URL and the statement. Exit status 1 when one
 is found. With ``--analyze`` the plans are EXPLAIN ANALYZE'd and the slowest statement of each URL is printed.
+With ``--generic`` each statement is prepared and explained on the plan PostgreSQL makes without the values
+(``plan_cache_mode = force_generic_plan``, what lims/plans.py asks for): run it with and without ``--generic``
+and compare, before a view opts in to generic plans with a filter.
 
 Only statements that touch the filtered data are judged: the session, user and membership look-ups of every
 request are small tables and never qualify as big.
@@ -48,18 +51,33 @@ def bench_user() -> Any:
     return user
 
 
+class _Capture:
+    """An execute wrapper that keeps each statement with its parameters (EXPLAIN EXECUTE needs them apart)."""
+
+    def __init__(self, into: list[tuple[str, Any]]) -> None:
+        self.into = into
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        self.into.append((sql, params))
+        return execute(sql, params, many, context)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--big", type=int, default=10_000, help="a table with more rows than this is big")
     parser.add_argument("--analyze", action="store_true", help="EXPLAIN ANALYZE (runs the statements)")
     parser.add_argument("--only", default="", help="only URLs containing this text")
+    parser.add_argument(
+        "--generic",
+        action="store_true",
+        help="explain each statement as the LIMS runs it with DB_PREPARED_STATEMENTS=1: prepared, generic plan",
+    )
     args = parser.parse_args()
     setup()
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
-    from lims.explain import big_tables, explain, filter_urls, sample_values, seq_scans
+    from lims.explain import big_tables, explain, explain_generic, filter_urls, sample_values, seq_scans
 
     if connection.vendor != "postgresql":
         raise SystemExit("needs PostgreSQL (DATABASE_URL)")
@@ -73,7 +91,8 @@ def main() -> None:
     for url in filter_urls(values):
         if args.only and args.only not in url:
             continue
-        with CaptureQueriesContext(connection) as ctx:
+        captured: list[tuple[str, Any]] = []
+        with connection.execute_wrapper(_Capture(captured)):
             response = client.get(
                 url, HTTP_ACCEPT="application/json" if url.startswith("/api/") else "text/html"
             )
@@ -83,11 +102,13 @@ def main() -> None:
             continue
         slowest = (0.0, "")
         bad_here = []
-        for q in ctx.captured_queries:
-            sql = q["sql"]
+        for sql, params in captured:
             if not sql.lstrip().upper().startswith("SELECT"):
                 continue
-            plan, ms = explain(sql, args.analyze)
+            if args.generic:
+                plan, ms = explain_generic(sql, params, args.analyze)
+            else:
+                plan, ms = explain(connection.ops.compose_sql(sql, params) if params else sql, args.analyze)
             if ms > slowest[0]:
                 slowest = (ms, sql)
             for table in seq_scans(plan, big, args.big):
@@ -95,7 +116,7 @@ def main() -> None:
                 problems.append((url, table, sql))
         status = "SEQ SCAN on " + ", ".join(sorted(set(bad_here))) if bad_here else "ok"
         timing = f"  slowest {slowest[0]:7.1f} ms" if args.analyze else ""
-        print(f"{len(ctx.captured_queries):3d} q  {status:<48}{timing}  {url}")
+        print(f"{len(captured):3d} q  {status:<48}{timing}  {url}")
     print()
     if problems:
         print(f"{len(problems)} statement(s) with a sequential scan on a big table:")

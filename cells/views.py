@@ -25,6 +25,7 @@ from lims.errors import DomainError
 from lims.listing import Sorting
 from lims.models import Role
 from lims.permissions import has_role, team_ids_for
+from lims.plans import generic_plans_for
 
 
 def _can_write(user: Any, team_id: int | None = None) -> bool:
@@ -38,6 +39,7 @@ def _cell_or_404(request: HttpRequest, pk: int) -> Cell:
 
 
 @login_required
+@generic_plans_for()  # the team's cells in the default order: (team, -assembled_at, code)
 def cell_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.cell_rows_for_page(user=request.user)
     filterset = CellFilter(request.GET or None, queryset=rows, request=request)
@@ -75,6 +77,7 @@ CELL_SORTS = {
 
 
 @login_required
+@generic_plans_for()  # look-ups by key: the provenance walk binds its ids as one array
 def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cell = selectors.cell_for_page(user=request.user, pk=pk)
     if cell is None:

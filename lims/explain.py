@@ -255,3 +255,44 @@ def explain(sql: str, analyze: bool) -> tuple[dict[str, Any], float]:
     doc = body if isinstance(body, list) else json.loads(body)
     # planning counts: a page that joins eight tables can spend more time planning than executing
     return doc[0]["Plan"], float(doc[0].get("Planning Time", 0.0)) + float(doc[0].get("Execution Time", 0.0))
+
+
+def _numbered(sql: str) -> str:
+    """Django's ``%s`` placeholders as PostgreSQL's ``$1, $2, ...`` (``%%`` is a literal percent sign)."""
+    out, n, i = [], 0, 0
+    while i < len(sql):
+        if sql.startswith("%%", i):
+            out.append("%")
+            i += 2
+        elif sql.startswith("%s", i):
+            n += 1
+            out.append(f"${n}")
+            i += 2
+        else:
+            out.append(sql[i])
+            i += 1
+    return "".join(out)
+
+
+def explain_generic(sql: str, params: Any, analyze: bool) -> tuple[dict[str, Any], float]:
+    """The plan PostgreSQL runs for ``sql`` as a prepared statement under ``plan_cache_mode =
+    force_generic_plan`` (what the LIMS runs with prepared statements on, lims/settings.py): planned once without
+    the values, so a filter value's frequency cannot steer it. Needs a client-side binding connection (the
+    default): the values reach ``EXECUTE`` as literals."""
+    from django.db import connection
+
+    values = list(params or ())
+    with connection.cursor() as cur:
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+        cur.execute(f"PREPARE lims_explain AS {_numbered(sql)}")
+        try:
+            args = f"({', '.join(['%s'] * len(values))})" if values else ""
+            cur.execute(
+                f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) EXECUTE lims_explain{args}", values
+            )
+            body = cur.fetchone()[0]
+        finally:
+            cur.execute("DEALLOCATE lims_explain")
+            cur.execute("RESET plan_cache_mode")
+    doc = body if isinstance(body, list) else json.loads(body)
+    return doc[0]["Plan"], float(doc[0].get("Planning Time", 0.0)) + float(doc[0].get("Execution Time", 0.0))

@@ -123,6 +123,11 @@ if DATABASE_URL and env_bool("DB_PREPARED_STATEMENTS"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"server_side_binding": True, "prepare_threshold": int(env("DB_PREPARE_THRESHOLD", "2"))}
     )
+# Generic plans for the reads that opt in (lims/plans.py): with prepared statements on PostgreSQL, on unless
+# DB_GENERIC_PLANS=0
+GENERIC_QUERY_PLANS = bool(
+    DATABASE_URL and env_bool("DB_PREPARED_STATEMENTS") and env_bool("DB_GENERIC_PLANS", True)
+)
 # Loaded rows become model instances without Django's general constructor (lims/loading.py): on by default
 FAST_MODEL_LOADING = env_bool("LIMS_FAST_MODEL_LOADING", True)
 # A streaming read replica of the primary for the API's safe requests (lims/db_router.py); the primary stays the

@@ -265,6 +265,9 @@ class DerivedProperty(TeamOwned):
             # covers), and the page (newest computed first)
             models.Index(fields=["team", "name", "-id"], name="derived_team_name_id"),
             models.Index(fields=["team", "-computed_at", "-id"], name="derived_team_computed"),
+            # the page filtered by name, newest computed first: served whatever the name (lims/plans.py runs it
+            # on a generic plan, which cannot look at how common the name is)
+            models.Index(fields=["team", "name", "-computed_at", "-id"], name="derived_team_name_computed"),
             models.Index(fields=["team", "temperature"], name="derived_team_temperature"),
         ]
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from lims.listing import Sorting
 from lims.models import Role
 from lims.permissions import has_role
+from lims.plans import generic_plans_for
 from measurements import selectors_derived as sel
 from measurements import tasks_derived
 from measurements.api.derived_views import csv_response
@@ -26,6 +27,7 @@ from measurements.views_common import ActiveFilter, active_filters
 
 
 @login_required
+@generic_plans_for("name")  # (team, name, -computed_at, -id) serves any name in the default order
 @require_GET
 def derived_list(request: HttpRequest) -> HttpResponse:
     filterset = DerivedPropertyFilter(request.GET, queryset=sel.derived_properties(request.user))

@@ -23,6 +23,7 @@ from lims.api.filters import DjangoFilterBackend
 from lims.api.pagination import NewestFirstCursorPagination
 from lims.models import Role
 from lims.permissions import LimsPermission, has_role
+from lims.plans import GenericPlansMixin
 from measurements import selectors_derived as sel
 from measurements import tasks_derived
 from measurements.api.derived_serializers import (
@@ -55,8 +56,11 @@ def csv_response(rows: Iterable[list[Any]], filename: str) -> StreamingHttpRespo
     return response
 
 
-class DerivedPropertyViewSet(viewsets.ReadOnlyModelViewSet):
+class DerivedPropertyViewSet(GenericPlansMixin, viewsets.ReadOnlyModelViewSet):
     """Derived properties of your teams' cells and samples. Filter by name, cell, recipe, filler wt%, temperature."""
+
+    # the list (cursor on -id) by name: (team, name, -id) serves any name
+    generic_plan_filters = {"list": ("name",)}
 
     serializer_class = DerivedPropertySerializer
     permission_classes = [LimsPermission]
