@@ -67,7 +67,12 @@ class CellFilter(PageFilterSet):
         super().__init__(*args, **kwargs)
         user = self.user
         if user is not None:
-            self.filters["recipe"].queryset = scope_to_teams(Recipe.objects.all(), user)
+            recipes = scope_to_teams(Recipe.objects.all(), user)
+            self.filters["recipe"].queryset = recipes  # what the filter accepts
+            # what the page offers: the same recipes in the same order, as rows (a team holds hundreds)
+            self.offer_choices(
+                "recipe", recipes.values_list("pk", "name"), lambda row: row[1]
+            )  # Recipe.__str__
             versions = scope_to_teams(RecipeVersion.objects.all(), user, "recipe__team").order_by(
                 "recipe__name", "number"
             )

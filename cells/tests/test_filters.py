@@ -220,3 +220,27 @@ def test_the_assemble_form_gives_realistic_examples(researcher, lab):  # type: i
     assert "a fraction" not in text
     assert "e.g. '1.5 " not in text
     assert "a pressure, e.g. '5 MPa'" in text and "an area, e.g. '2 cm^2'" in text
+
+
+@pytest.mark.parametrize("chosen", [False, True])
+def test_the_recipe_select_offers_what_the_filter_accepts_drawn_as_django_draws_it(
+    researcher, team, lab, chosen
+):  # type: ignore[no-untyped-def]
+    """The page reads the recipes as rows (offer_choices); the select is the one the ModelChoiceField draws."""
+    from django.test import RequestFactory
+
+    from cells.filters import CellFilter
+    from formulations.models import Recipe
+
+    f.recipe_version(team=team, user=researcher, name='<b>"Quoted" & co</b>')  # escaped the same
+    data = {"recipe": str(lab["version"].recipe_id)} if chosen else None
+    request = RequestFactory().get("/cells/", data or {})
+    request.user = researcher
+    offered = str(CellFilter(data, queryset=Cell.objects.all(), request=request).form["recipe"])
+    form = CellFilter(data, queryset=Cell.objects.all(), request=request).form
+    field = form.fields["recipe"]
+    field.widget.choices = field.choices  # type: ignore[attr-defined]  # the ModelChoiceField's own options
+    assert offered == str(form["recipe"])
+    assert "Other recipe" not in offered
+    assert offered.count("<option") == 1 + Recipe.objects.filter(team=team).count()
+    assert (f'<option value="{lab["version"].recipe_id}" selected>' in offered) is chosen
