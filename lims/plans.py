@@ -57,16 +57,17 @@ def generic_plans() -> Iterator[None]:
     if not getattr(settings, "GENERIC_QUERY_PLANS", False) or _active.get():
         yield
         return
-    aliases = _aliases()
-    for alias in aliases:
-        with connections[alias].cursor() as cur:
-            cur.execute("SET plan_cache_mode = force_generic_plan")
+    switched: list[str] = []  # reset exactly the connections that were switched, even if a later one failed
     token = _active.set(True)
     try:
+        for alias in _aliases():
+            with connections[alias].cursor() as cur:
+                cur.execute("SET plan_cache_mode = force_generic_plan")
+            switched.append(alias)
         yield
     finally:
         _active.reset(token)
-        for alias in aliases:
+        for alias in switched:
             connection = connections[alias]
             if connection.connection is None:
                 continue  # closed by the view (an error): a new connection starts with the default mode

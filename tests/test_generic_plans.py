@@ -48,6 +48,18 @@ def test_the_block_sets_the_mode_and_puts_it_back(settings: Any) -> None:
     assert _mode() == "auto"
 
 
+def test_a_connection_that_fails_to_switch_leaves_none_switched(settings: Any, monkeypatch: Any) -> None:
+    from django.utils.connection import ConnectionDoesNotExist
+
+    from lims import plans
+
+    settings.GENERIC_QUERY_PLANS = True
+    monkeypatch.setattr(plans, "_aliases", lambda: ["default", "no-such-database"])
+    with pytest.raises(ConnectionDoesNotExist), generic_plans():
+        pytest.fail("the block must not run")
+    assert _mode() == "auto"  # the first connection was switched, and put back
+
+
 def test_switched_off_it_runs_nothing(settings: Any) -> None:
     settings.GENERIC_QUERY_PLANS = False
     with CaptureQueriesContext(connection) as ctx, generic_plans():
