@@ -63,7 +63,7 @@ def cell_rows_for_page(*, user: Any) -> QuerySet[Cell]:
     and the team's names) and nothing else of the seven joined records: ~35 columns instead of ~190."""
     own = [f.name for f in Cell._meta.concrete_fields if f.name not in ("notes", "postmortem_notes")]
     qs = Cell.objects.select_related(
-        "team", "operator", "membrane__batch__recipe_version__recipe", "pellet", "cathode"
+        "team", "operator", "membrane__batch__recipe_version__recipe", "pellet"
     ).only(
         *own,
         "team__name",
@@ -75,7 +75,6 @@ def cell_rows_for_page(*, user: Any) -> QuerySet[Cell]:
         "membrane__batch__recipe_version__number",
         "membrane__batch__recipe_version__recipe__name",
         "pellet__code",
-        "cathode__code",
     )
     return scope_to_teams(qs, user)
 
