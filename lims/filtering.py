@@ -73,8 +73,11 @@ class CodeFilter(django_filters.CharFilter):
     """Rows whose ``field_name`` (a foreign key to ``model``) points at the record with this code, ignoring case
     and surrounding spaces: ``membrane_code=m-c83kdh`` finds the cells of membrane M-C83KDH.
 
-    The few records with the code are found first, then the rows through their foreign key's index
-    (``membrane IN (SELECT id FROM membrane WHERE UPPER(code) = UPPER(%s))``), not a join of every row."""
+    The few records with the code are found first, in a query of their own (one look-up in the ``UPPER(code)``
+    index), then the rows through their foreign key's index (``membrane = ANY(%s)``), not a join of every row. As
+    a subquery (``membrane IN (SELECT id ...)``) the look-up was left to the planner, which on the lists that join
+    eight or more tables (beyond ``join_collapse_limit``) placed it after joining the team's every row:
+    ``/api/v1/cells/?membrane_code=`` took 56 ms on the large lab."""
 
     def __init__(self, *args: Any, model: type[Model], **kwargs: Any) -> None:
         self.code_model = model  # not ``model``: django-filter sets that to the FilterSet's model
@@ -84,8 +87,8 @@ class CodeFilter(django_filters.CharFilter):
         code = str(value or "").strip()
         if not code:
             return qs
-        records = self.code_model._default_manager.filter(code__iexact=code).values("pk")
-        return qs.filter(**{f"{self.field_name}__in": records})
+        ids = list(self.code_model._default_manager.filter(code__iexact=code).values_list("pk", flat=True))
+        return qs.filter(**{f"{self.field_name}__any": ids})
 
 
 class PageFilterForm(forms.Form):
