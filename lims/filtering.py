@@ -23,6 +23,8 @@ from django import forms
 from django.db.models import Model, QuerySet
 from django.utils.choices import BaseChoiceIterator
 
+from lims.queries import pointing_at
+
 #: the empty choice of a choice list of names (the same as Django's own selects next to it)
 EMPTY_LABEL = "---------"
 
@@ -87,8 +89,9 @@ class CodeFilter(django_filters.CharFilter):
         code = str(value or "").strip()
         if not code:
             return qs
-        ids = list(self.code_model._default_manager.filter(code__iexact=code).values_list("pk", flat=True))
-        return qs.filter(**{f"{self.field_name}__any": ids})
+        return qs.filter(
+            pointing_at(self.field_name, self.code_model._default_manager.filter(code__iexact=code))
+        )
 
 
 class PageFilterForm(forms.Form):

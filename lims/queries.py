@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db.models import Field, ForeignObject, IntegerField, Lookup, QuerySet, Subquery
+from django.db.models import Field, ForeignObject, IntegerField, Lookup, Q, QuerySet, Subquery
 
 
 class SubqueryCount(Subquery):
@@ -122,3 +122,23 @@ def any_param(connection: Any, values: list[Any], bounds: tuple[int, int] | None
 def register_lookups() -> None:
     Field.register_lookup(AnyOf)
     ForeignObject.register_lookup(AnyOf)  # a relation's lookups are its own, not Field's
+
+
+#: beyond this many ids a look-up stays a subquery (the ids would make one very large parameter)
+MAX_LOOKED_UP_IDS = 10_000
+
+
+def pointing_at(field: str, records: QuerySet[Any]) -> Q:
+    """``Q(field__in=records)``, with the records' ids looked up first (a query of their own) and bound as one
+    array (``field = ANY(%s)``, ``AnyOf``).
+
+    A filter through another table's rows (a code, a recipe's name, a filler range) as an ``IN (SELECT ...)``
+    subquery leaves it to the planner where to apply it; on the lists that join eight or more tables (beyond
+    ``join_collapse_limit``) it joined the team's every row first and the subquery last:
+    ``/derived/?membrane_code=`` 849 ms, ``?recipe_name=`` 0.9 s on the large lab. With the ids known, the list is
+    filtered by its foreign key's index from the start. More than ``MAX_LOOKED_UP_IDS`` records stay a subquery.
+    """
+    ids = list(records.values_list("pk", flat=True)[: MAX_LOOKED_UP_IDS + 1])
+    if len(ids) > MAX_LOOKED_UP_IDS:
+        return Q(**{f"{field}__in": records.values("pk")})
+    return Q(**{f"{field}__any": ids})

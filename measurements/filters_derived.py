@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from cells.models import Cell
 from formulations.models import Batch, Membrane, Pellet, Recipe, RecipeVersion
 from lims.filtering import CodeFilter, PageFilterSet
+from lims.queries import pointing_at
 from lims.units import UnitError, parse_quantity
 from measurements.models import DerivedProperty, MeasurementSeries, SeriesKind
 
@@ -83,7 +84,7 @@ class DerivedPropertyFilter(PageFilterSet):
         value = value.strip()
         if not value:
             return qs
-        return qs.filter(series__in=MeasurementSeries.objects.filter(name__icontains=value).values("pk"))
+        return qs.filter(pointing_at("series", MeasurementSeries.objects.filter(name__icontains=value)))
 
     @staticmethod
     def _filler_q(lookup: str, wt_percent: float) -> Q:
@@ -98,10 +99,8 @@ class DerivedPropertyFilter(PageFilterSet):
         batches = Batch.objects.filter(
             Q(**match) | Q(filler_fraction__isnull=True, recipe_version__in=versions)
         )
-        return Q(membrane__in=Membrane.objects.filter(**match).values("pk")) | Q(
-            membrane__in=Membrane.objects.filter(
-                filler_fraction__isnull=True, batch__in=batches.values("pk")
-            ).values("pk")
+        return pointing_at("membrane", Membrane.objects.filter(**match)) | pointing_at(
+            "membrane", Membrane.objects.filter(filler_fraction__isnull=True, batch__in=batches.values("pk"))
         )
 
     def filter_recipe_name(
@@ -112,8 +111,9 @@ class DerivedPropertyFilter(PageFilterSet):
         if not value:
             return qs
         recipes = Recipe.objects.filter(name__icontains=value).values("pk")
-        membranes = Membrane.objects.filter(batch__recipe_version__recipe__in=recipes).values("pk")
-        return qs.filter(membrane__in=membranes)
+        return qs.filter(
+            pointing_at("membrane", Membrane.objects.filter(batch__recipe_version__recipe__in=recipes))
+        )
 
     def filter_filler_min(
         self, qs: QuerySet[DerivedProperty], name: str, value: Any

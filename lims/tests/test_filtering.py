@@ -136,3 +136,35 @@ def test_an_asked_for_sort_ends_with_the_key_so_that_pages_are_stable(rf: Any) -
     assert sql.endswith(
         'ORDER BY "measurements_measurement"."temperature" DESC, "measurements_measurement"."id" DESC'
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("limit", [10_000, 1])
+def test_pointing_at_filters_by_the_looked_up_ids_or_beyond_the_limit_by_a_subquery(
+    team, researcher, limit, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """The same rows either way; the ids are bound as one array, and a subquery is kept beyond the limit."""
+    from cells.models import Cell
+    from cells.tests import factories as f
+    from formulations.models import Membrane
+    from lims import queries
+
+    monkeypatch.setattr(queries, "MAX_LOOKED_UP_IDS", limit)
+    li = f.li_foil_lot(user=researcher, quantity="5 g")
+    made = f.two_membranes_and_a_pellet(team=team, user=researcher)
+    c1 = f.symmetric_cell(team=team, user=researcher, membrane_=made["m1"], li=li)
+    c2 = f.symmetric_cell(team=team, user=researcher, membrane_=made["m2"], li=li)
+    f.blocking_cell(team=team, user=researcher, pellet_=made["pellet"])
+    membranes = Membrane.objects.filter(pk__in=[made["m1"].pk, made["m2"].pk])
+    with CaptureQueriesContext(connection) as ctx:
+        found = set(
+            Cell.objects.filter(queries.pointing_at("membrane", membranes)).values_list("pk", flat=True)
+        )
+    assert found == {c1.pk, c2.pk}
+    last = ctx.captured_queries[-1]["sql"]
+    if limit == 1:  # two records: more than the limit
+        assert "IN (SELECT" in last
+    else:
+        assert "IN (SELECT" not in last and len(ctx.captured_queries) == 2
+    nothing = Membrane.objects.filter(code="no such membrane")
+    assert not Cell.objects.filter(queries.pointing_at("membrane", nothing)).exists()
