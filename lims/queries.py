@@ -138,7 +138,7 @@ def pointing_at(field: str, records: QuerySet[Any]) -> Q:
     ``/derived/?membrane_code=`` 849 ms, ``?recipe_name=`` 0.9 s on the large lab. With the ids known, the list is
     filtered by its foreign key's index from the start. More than ``MAX_LOOKED_UP_IDS`` records stay a subquery.
     """
-    ids = list(records.values_list("pk", flat=True)[: MAX_LOOKED_UP_IDS + 1])
+    ids = list(records.order_by().values_list("pk", flat=True)[: MAX_LOOKED_UP_IDS + 1])  # in no order: a set
     if len(ids) > MAX_LOOKED_UP_IDS:
         return Q(**{f"{field}__in": records.values("pk")})
     return Q(**{f"{field}__any": ids})
