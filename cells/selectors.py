@@ -58,24 +58,27 @@ def _cell_rows() -> QuerySet[Cell]:
     )
 
 
+#: of the records a row of cells joins, what the lists show: the operator's names, the membrane's code and filler,
+#: its recipe's name and version number, the pellet's code
+_JOINED_SHOWN = (
+    "operator__username",
+    "operator__first_name",
+    "operator__last_name",
+    "membrane__code",
+    "membrane__filler_fraction",
+    "membrane__batch__recipe_version__number",
+    "membrane__batch__recipe_version__recipe__name",
+    "pellet__code",
+)
+
+
 def cell_rows_for_page(*, user: Any) -> QuerySet[Cell]:
     """The cell list page: what its rows show (codes, the recipe's name and version, the filler, the operator's
     and the team's names) and nothing else of the seven joined records: ~35 columns instead of ~190."""
     own = [f.name for f in Cell._meta.concrete_fields if f.name not in ("notes", "postmortem_notes")]
     qs = Cell.objects.select_related(
         "team", "operator", "membrane__batch__recipe_version__recipe", "pellet"
-    ).only(
-        *own,
-        "team__name",
-        "operator__username",
-        "operator__first_name",
-        "operator__last_name",
-        "membrane__code",
-        "membrane__filler_fraction",
-        "membrane__batch__recipe_version__number",
-        "membrane__batch__recipe_version__recipe__name",
-        "pellet__code",
-    )
+    ).only(*own, "team__name", *_JOINED_SHOWN)
     return scope_to_teams(qs, user)
 
 
@@ -90,18 +93,7 @@ def cell_api_rows() -> QuerySet[Cell]:
     own = [f.name for f in Cell._meta.concrete_fields]
     return Cell.objects.select_related(
         "operator", "membrane__batch__recipe_version__recipe", "pellet", "cathode"
-    ).only(
-        *own,
-        "operator__username",
-        "operator__first_name",
-        "operator__last_name",
-        "membrane__code",
-        "membrane__filler_fraction",
-        "membrane__batch__recipe_version__number",
-        "membrane__batch__recipe_version__recipe__name",
-        "pellet__code",
-        "cathode__code",
-    )
+    ).only(*own, *_JOINED_SHOWN, "cathode__code")
 
 
 def cell_detail_for_api(*, user: Any) -> QuerySet[Cell]:
