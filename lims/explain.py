@@ -252,6 +252,11 @@ def explain(sql: str, analyze: bool) -> tuple[dict[str, Any], float]:
     with connection.cursor() as cur:
         cur.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) {sql}")
         body = cur.fetchone()[0]
+    return _plan_and_ms(body)
+
+
+def _plan_and_ms(body: Any) -> tuple[dict[str, Any], float]:
+    """The plan of an ``EXPLAIN (FORMAT JSON)`` answer, and its planning plus execution time (ANALYZE only)."""
     doc = body if isinstance(body, list) else json.loads(body)
     # planning counts: a page that joins eight tables can spend more time planning than executing
     return doc[0]["Plan"], float(doc[0].get("Planning Time", 0.0)) + float(doc[0].get("Execution Time", 0.0))
@@ -294,5 +299,4 @@ def explain_generic(sql: str, params: Any, analyze: bool) -> tuple[dict[str, Any
         finally:
             cur.execute("DEALLOCATE lims_explain")
             cur.execute("RESET plan_cache_mode")
-    doc = body if isinstance(body, list) else json.loads(body)
-    return doc[0]["Plan"], float(doc[0].get("Planning Time", 0.0)) + float(doc[0].get("Execution Time", 0.0))
+    return _plan_and_ms(body)

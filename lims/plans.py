@@ -86,16 +86,23 @@ def plan_safe(request: HttpRequest, filters: Iterable[str]) -> bool:
     return all(key in allowed for key, values in request.GET.lists() if any(values))
 
 
+def _respond(
+    request: Any, filters: Iterable[str] | None, view: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """``view(request, ...)``, on generic plans when the request is ``plan_safe`` with ``filters`` (None: never)."""
+    if filters is not None and plan_safe(request, filters):
+        with generic_plans():
+            return view(request, *args, **kwargs)
+    return view(request, *args, **kwargs)
+
+
 def generic_plans_for(*filters: str) -> Callable[[V], V]:
     """Decorate a page view: its reads run on generic plans when the request is ``plan_safe`` with ``filters``."""
 
     def decorate(view: V) -> V:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if plan_safe(request, filters):
-                with generic_plans():
-                    return view(request, *args, **kwargs)
-            return view(request, *args, **kwargs)
+            return _respond(request, filters, view, *args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
 
@@ -110,7 +117,4 @@ class GenericPlansMixin:
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         action = getattr(self, "action_map", {}).get(request.method.lower())
         filters = self.generic_plan_filters.get(action) if action else None
-        if filters is not None and plan_safe(request, filters):
-            with generic_plans():
-                return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return _respond(request, filters, super().dispatch, *args, **kwargs)  # type: ignore[misc]

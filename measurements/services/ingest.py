@@ -459,12 +459,18 @@ def process_upload(upload_id: int, *, force: bool = False) -> Upload | None:
         return _process_claimed(upload_id, force=force, take_over=held is True)
 
 
+def _responsible(upload: Upload) -> Any:
+    """Who the worker's changes to an upload are for: the person who last retried it (their request started this
+    parse), else the uploader."""
+    return upload.retried_by if upload.retried_by_id is not None else upload.uploaded_by
+
+
 def _acting_for(upload: Upload, reason: str) -> Any:
-    """The audit context of the worker's changes to an upload: the person who last retried it (their request
-    started this parse), else the uploader; a retried parse says so in its reason."""
+    """The audit context of the worker's changes to an upload (``_responsible``); a retried parse says so in its
+    reason."""
     if upload.retried_by_id is not None:
-        return acting_as(upload.retried_by, reason=f"{reason}, retried by {upload.retried_by}", via="worker")
-    return acting_as(upload.uploaded_by, reason=reason, via="worker")
+        reason = f"{reason}, retried by {upload.retried_by}"
+    return acting_as(_responsible(upload), reason=reason, via="worker")
 
 
 def _process_claimed(upload_id: int, *, force: bool, take_over: bool) -> Upload | None:
@@ -492,7 +498,7 @@ def _process_claimed(upload_id: int, *, force: bool, take_over: bool) -> Upload 
         try:
             from measurements.services.derive import run_for_measurement
 
-            run_for_measurement(measurement.pk, actor=upload.retried_by or upload.uploaded_by)
+            run_for_measurement(measurement.pk, actor=_responsible(upload))
         except DomainError as exc:
             # the data are fine but this measurement cannot be analysed (yet): e.g. the sample's thickness is
             # unknown. The parsed data stay; the reason is shown with the upload.
@@ -556,10 +562,9 @@ def _claim(upload_id: int, *, force: bool, take_over: bool = False) -> Upload | 
     """Claim the upload for this worker: "received" (or anything with ``force``), or, with ``take_over`` (this
     worker holds the parse lock), a "parsing"/"analysing" one whose worker is gone."""
     with transaction.atomic():
+        # lock the upload only, not the people: a retrier may be absent (an outer join cannot be locked)
         upload = (
-            Upload.objects.select_for_update(
-                of=("self",)
-            )  # not the people: a retrier may be absent (outer join)
+            Upload.objects.select_for_update(of=("self",))
             .select_related("uploaded_by", "retried_by")
             .filter(pk=upload_id)
             .first()
