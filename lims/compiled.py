@@ -32,12 +32,12 @@ from __future__ import annotations
 import datetime
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 from lims.queries import any_param
 
@@ -103,6 +103,79 @@ def _same_parameter(param: Any, bound: Any) -> bool:
     return type(param) is type(bound) and param == bound
 
 
+def _slots(
+    params: tuple[Any, ...], sentinels: list[Any], alias: str
+) -> list[tuple[int, int, Adapter | None]]:
+    """Where each argument's sentinel sits among a compiled statement's parameters, and how a value is bound there.
+
+    Refuses (``ValueError``) an argument that a lookup rewrote (``'%' + s + '%'``) or that reaches the SQL other
+    than exactly once as a plain parameter."""
+    plain = {s for s in sentinels if isinstance(s, str)}
+    # a sentinel changed on its way (e.g. '%' + s + '%') is not a parameter that can be rebound
+    for pos, p in enumerate(params):
+        if isinstance(p, str) and _MARK in p and p not in plain:
+            raise ValueError(f"parameter {pos} is an argument rewritten by its lookup: it cannot be compiled")
+    slots: list[tuple[int, int, Adapter | None]] = []
+    for i, sentinel in enumerate(sentinels):
+        adapt = _binder(sentinel, alias)
+        bound = adapt(sentinel) if adapt is not None else sentinel
+        found = [pos for pos, p in enumerate(params) if _same_parameter(p, bound)]
+        if len(found) != 1:
+            raise ValueError(
+                f"argument {i} reaches the SQL {len(found)} times as a plain parameter, not once: "
+                "it cannot be compiled (see lims/compiled.py)"
+            )
+        wrapper = type(params[found[0]])
+        if type(bound) is int and wrapper is not int:
+            adapt = wrapper  # the backend binds this column's integers as a typed one (psycopg's Int8)
+        if type(sentinel) is list:  # the column's range, as the lookup found it
+            adapt = _ids_binder(alias, getattr(params[found[0]], "bounds", None))
+        slots.append((found[0], i, adapt))
+    return slots
+
+
+def _bind(
+    params: tuple[Any, ...], slots: list[tuple[int, int, Adapter | None]], args: tuple[Any, ...]
+) -> list[Any]:
+    bound = list(params)
+    for pos, i, adapt in slots:
+        bound[pos] = args[i] if adapt is None else adapt(args[i])
+    return bound
+
+
+def _row_converter(compiler: Any) -> Callable[[list[tuple[Any, ...]]], Any]:
+    """What ``compiler.results_iter(rows)`` does to fetched rows (the columns' converters, composite keys), with
+    the converters looked up once per compiled plan instead of on every call (Django asks every column's
+    field and backend for them each time: a sixth of a one-row read)."""
+    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+    converters = compiler.get_converters(fields)
+    composite = compiler.has_composite_fields(fields)
+
+    def convert(fetched: list[tuple[Any, ...]]) -> Any:
+        rows: Any = fetched
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
+        if composite:
+            rows = compiler.composite_fields_to_tuples(rows, fields)
+        return rows
+
+    return convert
+
+
+def _compile(queryset: QuerySet[Any], alias: str) -> tuple[Any, str, tuple[Any, ...]]:
+    if getattr(queryset, "_prefetch_related_lookups", ()) or getattr(queryset, "_known_related_objects", {}):
+        raise ValueError("CompiledQuery cannot compile prefetch_related or known related objects")
+    compiler = queryset.query.get_compiler(using=alias)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet as empty:
+        raise ValueError(
+            "the queryset matches nothing whatever its arguments (or an argument's column cannot hold "
+            "the sentinel): it cannot be compiled"
+        ) from empty
+    return compiler, sql, tuple(params)
+
+
 class _Plan:
     __slots__ = (
         "compiler",
@@ -114,61 +187,28 @@ class _Plan:
         "end",
         "populators",
         "annotations",
+        "convert",
     )
 
     def __init__(self, queryset: QuerySet[Any], alias: str, sentinels: list[Any]) -> None:
-        if getattr(queryset, "_prefetch_related_lookups", ()) or getattr(
-            queryset, "_known_related_objects", {}
-        ):
-            raise ValueError("CompiledQuery cannot compile prefetch_related or known related objects")
         if queryset._iterable_class is not ModelIterable:
             raise ValueError(
-                "CompiledQuery compiles querysets of model instances (no values()/values_list())"
+                "CompiledQuery compiles querysets of model instances (values_list(): CompiledValues)"
             )
-        compiler = queryset.query.get_compiler(using=alias)
-        try:
-            sql, params = compiler.as_sql()
-        except EmptyResultSet as empty:
-            raise ValueError(
-                "the queryset matches nothing whatever its arguments (or an argument's column cannot hold "
-                "the sentinel): it cannot be compiled"
-            ) from empty
-        params = tuple(params)
-        plain = {s for s in sentinels if isinstance(s, str)}
-        # a sentinel changed on its way (e.g. '%' + s + '%') is not a parameter that can be rebound
-        for pos, p in enumerate(params):
-            if isinstance(p, str) and _MARK in p and p not in plain:
-                raise ValueError(
-                    f"parameter {pos} is an argument rewritten by its lookup: it cannot be compiled"
-                )
-        slots: list[tuple[int, int, Adapter | None]] = []
-        for i, sentinel in enumerate(sentinels):
-            adapt = _binder(sentinel, alias)
-            bound = adapt(sentinel) if adapt is not None else sentinel
-            found = [pos for pos, p in enumerate(params) if _same_parameter(p, bound)]
-            if len(found) != 1:
-                raise ValueError(
-                    f"argument {i} reaches the SQL {len(found)} times as a plain parameter, not once: "
-                    "it cannot be compiled (see lims/compiled.py)"
-                )
-            wrapper = type(params[found[0]])
-            if type(bound) is int and wrapper is not int:
-                adapt = wrapper  # the backend binds this column's integers as a typed one (psycopg's Int8)
-            if type(sentinel) is list:  # the column's range, as the lookup found it
-                adapt = _ids_binder(alias, getattr(params[found[0]], "bounds", None))
-            slots.append((found[0], i, adapt))
+        compiler, sql, params = _compile(queryset, alias)
+        self.slots = _slots(params, sentinels, alias)
         klass_info = compiler.klass_info
         select = compiler.select
         fields = klass_info["select_fields"]
         self.compiler = compiler
         self.sql = sql
         self.params = params
-        self.slots = slots
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
         # Django 5.2's signature (the stubs already describe a later one with fetch_mode)
         self.populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]
         self.annotations = dict(compiler.annotation_col_map or {})
+        self.convert = _row_converter(compiler)
 
 
 class CompiledQuery(Generic[M]):
@@ -196,27 +236,30 @@ class CompiledQuery(Generic[M]):
             self._model = self.build(*self._sentinels).model
         return self._model
 
-    def all(self, *args: Any) -> list[M]:
+    def statement(self, *args: Any) -> Statement:
+        """The statement of a call, to run alone or with others (``run_together``); its result is ``all()``'s."""
         if len(args) != len(self.kinds):
             raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
         alias = router.db_for_read(self.model())
         plan = self._plan(alias)
-        params = list(plan.params)
-        for pos, i, adapt in plan.slots:
-            params[pos] = args[i] if adapt is None else adapt(args[i])
-        with connections[alias].cursor() as cursor:
-            cursor.execute(plan.sql, params)
-            rows = cursor.fetchall()
-        model_cls = plan.compiler.klass_info["model"]
-        out: list[M] = []
-        for row in plan.compiler.results_iter([rows]):
-            obj = model_cls.from_db(alias, plan.init_list, row[plan.start : plan.end])
-            for populator in plan.populators:
-                populator.populate(row, obj)
-            for name, pos in plan.annotations.items():
-                setattr(obj, name, row[pos])
-            out.append(obj)
-        return out
+
+        def finish(rows: list[tuple[Any, ...]]) -> list[M]:
+            model_cls = plan.compiler.klass_info["model"]
+            out: list[M] = []
+            for row in plan.convert(rows):
+                obj = model_cls.from_db(alias, plan.init_list, row[plan.start : plan.end])
+                for populator in plan.populators:
+                    populator.populate(row, obj)
+                for name, pos in plan.annotations.items():
+                    setattr(obj, name, row[pos])
+                out.append(obj)
+            return out
+
+        return Statement(alias, plan.sql, _bind(plan.params, plan.slots, args), finish)
+
+    def all(self, *args: Any) -> list[M]:
+        result: list[M] = run_together([self.statement(*args)])[0]
+        return result
 
     def one(self, *args: Any) -> M | None:
         """The single row, or None; more than one row is an error (use it on unique look-ups)."""
@@ -225,6 +268,222 @@ class CompiledQuery(Generic[M]):
             model: Any = self.model()
             raise model.MultipleObjectsReturned(f"{len(rows)} rows for a look-up expected to be unique")
         return rows[0] if rows else None
+
+
+class _PlainPlan:
+    __slots__ = ("sql", "params", "slots", "convert")
+
+    def __init__(self, compiler: Any, sql: str, params: tuple[Any, ...], slots: Any) -> None:
+        self.sql = sql
+        self.params = params
+        self.slots = slots
+        self.convert = _row_converter(compiler)
+
+
+class CompiledValues:
+    """``build(*args)``, a ``values_list(...)`` queryset, compiled once per process, thread, database and slice.
+
+    ``rows(*args)`` are the tuples Django's ``values_list`` would give (the same SQL, the same column converters,
+    the columns in the order named); ``rows(*args, low=, high=)`` those of ``build(*args)[low:high]`` (each slice
+    is compiled once: Django writes LIMIT and OFFSET into the SQL text). The same rules as ``CompiledQuery``
+    apply to the arguments. For the hot reads that print rows without building model instances
+    (``lims.api.rows``)."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any]], *kinds: type) -> None:
+        self.build = build
+        self.kinds = kinds
+        self._sentinels = [_sentinel(kind, i) for i, kind in enumerate(kinds)]
+        self._local = threading.local()
+        self._model: type[Model] | None = None
+
+    def model(self) -> type[Model]:
+        if self._model is None:
+            self._model = self.build(*self._sentinels).model
+        return self._model
+
+    def _plan(self, alias: str, low: int, high: int | None) -> _PlainPlan:
+        plans: dict[tuple[str, int, int | None], _PlainPlan] | None = getattr(self._local, "plans", None)
+        if plans is None:
+            plans = self._local.plans = {}
+        key = (alias, low, high)
+        plan = plans.get(key)
+        if plan is None:
+            queryset = self.build(*self._sentinels)
+            if queryset._iterable_class is not ValuesListIterable:
+                raise ValueError("CompiledValues compiles values_list() querysets (not flat, not named)")
+            if low or high is not None:
+                queryset = queryset[low:high]
+            # Django (5.2) writes the columns in the order values_list() names them: rows are used as they come,
+            # as its ValuesListIterable uses them
+            compiler, sql, params = _compile(queryset, alias)
+            if len(plans) >= _MAX_SLICES:
+                plans.clear()  # a bounded cache: a client walking through every page compiles again
+            plan = plans[key] = _PlainPlan(compiler, sql, params, _slots(params, self._sentinels, alias))
+        return plan
+
+    def statement(self, *args: Any, low: int = 0, high: int | None = None) -> Statement:
+        """The statement of a call, to run alone or with others (``run_together``); its result is ``rows()``'s."""
+        if len(args) != len(self.kinds):
+            raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
+        alias = router.db_for_read(self.model())
+        plan = self._plan(alias, low, high)
+
+        def finish(fetched: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in plan.convert(fetched)]
+
+        return Statement(alias, plan.sql, _bind(plan.params, plan.slots, args), finish)
+
+    def rows(self, *args: Any, low: int = 0, high: int | None = None) -> list[tuple[Any, ...]]:
+        result: list[tuple[Any, ...]] = run_together([self.statement(*args, low=low, high=high)])[0]
+        return result
+
+
+try:
+    from psycopg.pq import ExecStatus
+
+    _TUPLES_OK: Any = ExecStatus.TUPLES_OK
+except ImportError:  # no psycopg: SQLite only
+    _TUPLES_OK = None
+
+#: compiled slices kept per CompiledValues, database and thread
+_MAX_SLICES = 64
+
+
+class _Captured(Exception):
+    """Raised by the capturing wrapper so that a statement is recorded and never sent."""
+
+
+class CompiledCount:
+    """``build(*args).count()`` compiled once per process, thread and database: Django's own count statement
+    (recorded once, with sentinel arguments, without being sent), run with each call's values."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any]], *kinds: type) -> None:
+        self.build = build
+        self.kinds = kinds
+        self._sentinels = [_sentinel(kind, i) for i, kind in enumerate(kinds)]
+        self._local = threading.local()
+        self._model: type[Model] | None = None
+
+    def model(self) -> type[Model]:
+        if self._model is None:
+            self._model = self.build(*self._sentinels).model
+        return self._model
+
+    def _plan(self, alias: str) -> tuple[str, tuple[Any, ...], Any]:
+        plans: dict[str, Any] | None = getattr(self._local, "plans", None)
+        if plans is None:
+            plans = self._local.plans = {}
+        plan = plans.get(alias)
+        if plan is None:
+            seen: list[tuple[str, tuple[Any, ...]]] = []
+
+            def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+                seen.append((sql, tuple(params or ())))
+                raise _Captured
+
+            connection = connections[alias]
+            logged, connection.force_debug_cursor = connection.force_debug_cursor, False
+            try:
+                with connection.execute_wrapper(capture):
+                    try:
+                        self.build(*self._sentinels).using(alias).count()
+                    except _Captured:
+                        pass
+            finally:
+                connection.force_debug_cursor = logged
+            if connection.queries_logged and seen and connection.queries_log:
+                connection.queries_log.pop()  # DEBUG: the recorded statement was never sent; log it as it runs
+            if len(seen) != 1:
+                raise ValueError(f"counting ran {len(seen)} statements, not one: it cannot be compiled")
+            sql, params = seen[0]
+            plan = plans[alias] = (sql, params, _slots(params, self._sentinels, alias))
+        return plan
+
+    def statement(self, *args: Any) -> Statement:
+        """The statement of a call, to run alone or with others (``run_together``); its result is ``count()``'s."""
+        if len(args) != len(self.kinds):
+            raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
+        alias = router.db_for_read(self.model())
+        sql, params, slots = self._plan(alias)
+        return Statement(alias, sql, _bind(params, slots, args), lambda rows: int(rows[0][0]) if rows else 0)
+
+    def count(self, *args: Any) -> int:
+        result: int = run_together([self.statement(*args)])[0]
+        return result
+
+
+def statement_of(queryset: QuerySet[Any]) -> Statement:
+    """The statement of a ``values_list`` queryset as it is (compiled now, not kept), to run with others
+    (``run_together``); its result is ``list(queryset)``. For reads that vary too much to be compiled once but
+    can share a round trip (a page's choice lists)."""
+    if queryset._iterable_class is not ValuesListIterable:
+        raise ValueError("statement_of reads values_list() querysets (not flat, not named)")
+    alias = queryset.db
+    compiler, sql, params = _compile(queryset, alias)
+    convert = _row_converter(compiler)
+
+    def finish(fetched: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in convert(fetched)]
+
+    return Statement(alias, sql, list(params), finish)
+
+
+class Statement(NamedTuple):
+    """A compiled statement with a call's values: where it runs, its SQL and parameters, and what makes its
+    result from the fetched rows."""
+
+    alias: str
+    sql: str
+    params: list[Any]
+    finish: Callable[[list[tuple[Any, ...]]], Any]
+
+
+def _has_rows(cursor: Any) -> bool:
+    """The statement answered rows (a SELECT), not a command's status (SET). psycopg's result status is asked
+    directly: ``cursor.description`` would build a column object for every column of the result."""
+    result = getattr(cursor.cursor, "pgresult", None)
+    if result is not None:
+        return bool(result.status == _TUPLES_OK)
+    return cursor.description is not None
+
+
+def run_together(statements: list[Statement]) -> list[Any]:
+    """The results of ``statements``, in order. On PostgreSQL, statements for the same database are sent in one
+    go (psycopg's pipeline mode) and their results read back together: one round trip to the server instead of
+    one per statement, as when a page's count and its rows, or a record and its parts, are read. Each still runs
+    through Django's cursor (the same execute wrappers, errors and query log) and, in autocommit, in its own
+    transaction, as when they run one after the other; elsewhere (SQLite) they do run one after the other."""
+    results: list[Any] = [None] * len(statements)
+    by_alias: dict[str, list[int]] = {}
+    for i, st in enumerate(statements):
+        by_alias.setdefault(st.alias, []).append(i)
+    for alias, positions in by_alias.items():
+        connection = connections[alias]
+        connection.ensure_connection()
+        raw = connection.connection
+        pipelined = len(positions) > 1 and connection.vendor == "postgresql" and hasattr(raw, "pipeline")
+        if not pipelined:
+            for i in positions:
+                with connection.cursor() as cursor:
+                    cursor.execute(statements[i].sql, statements[i].params)
+                    rows = cursor.fetchall() if _has_rows(cursor) else []
+                    results[i] = statements[i].finish(rows)
+            continue
+        cursors = []
+        try:
+            with connection.wrap_database_errors, raw.pipeline() as pipeline:
+                for i in positions:
+                    cursor = connection.cursor()
+                    cursors.append(cursor)
+                    cursor.execute(statements[i].sql, statements[i].params)
+                pipeline.sync()  # every result is here now
+                fetched = [cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+        for i, rows in zip(positions, fetched, strict=True):
+            results[i] = statements[i].finish(rows)
+    return results
 
 
 class CompiledByIds(Generic[M]):
@@ -250,14 +509,26 @@ class CompiledByIds(Generic[M]):
             )
 
     def rows(self, ids: Any, team_ids: list[int] | None = None) -> list[M]:
+        statement = self.statement(ids, team_ids)
+        return [] if statement is None else list(run_together([statement])[0])
+
+    def statement(self, ids: Any, team_ids: list[int] | None = None) -> Statement | None:
+        """The statement of ``rows(ids, team_ids)`` to run with others (``run_together``); None when it would
+        read nothing (no ids, no teams)."""
         wanted = list(ids)
         if not wanted:
-            return []
+            return None
         if team_ids is None:
-            return self._every.all(wanted)
+            return self._every.statement(wanted)
         if self._scoped is None:
             raise TypeError("this query has no team field: call rows(ids) without team ids")
-        return self._scoped.all(wanted, list(team_ids)) if team_ids else []
+        return self._scoped.statement(wanted, list(team_ids)) if team_ids else None
+
+
+def run_each(statements: list[Statement | None]) -> list[Any]:
+    """``run_together`` of the statements that are not None (in one round trip); None gives no rows."""
+    results = iter(run_together([st for st in statements if st is not None]))
+    return [[] if st is None else next(results) for st in statements]
 
 
 def attach_children(parent: Model, related_name: str, rows: list[Any]) -> None:

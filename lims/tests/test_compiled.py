@@ -21,7 +21,7 @@ from django.utils import timezone
 from lims.authentication import ModelBackend, SessionStore, _token_by_hash
 from lims.compiled import CompiledQuery
 from lims.models import ApiToken, Membership, Role, Team
-from lims.permissions import _roles
+from lims.permissions import _roles, remember_roles, roles_column
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +51,12 @@ def test_a_compiled_look_up_builds_the_instances_the_queryset_builds(
 ) -> None:
     for key in (people["ada_key"], people["bob_key"]):
         key_hash = ApiToken.hash_key(key)
-        expected = ApiToken.objects.select_related("user").get(key_hash=key_hash)
-        with django_assert_num_queries(1):  # the token and its user, in one query
+        expected = (
+            ApiToken.objects.select_related("user")
+            .annotate(user_roles=roles_column("user_id"))
+            .get(key_hash=key_hash)
+        )
+        with django_assert_num_queries(1):  # the token, its user and the user's roles, in one query
             got = _token_by_hash.one(key_hash)
             assert got is not None
             assert fields_of(got.user) == fields_of(expected.user)  # the related user came with it
@@ -196,6 +200,23 @@ def test_pages_and_api_sign_in_through_the_compiled_look_ups(people) -> None:
     assert Client(HTTP_AUTHORIZATION="Token nope").get("/api/v1/me/").status_code == 401
 
 
+def test_the_sign_in_look_ups_bring_the_roles_with_the_user(people, django_assert_num_queries) -> None:
+    """The token (API) and the user (pages) are read with the user's roles in the same statement, so that the
+    request's first team check reads nothing more; the roles are those the membership table holds."""
+    expected = {people["team"].pk: Role.RESEARCHER, people["other"].pk: Role.VIEWER}
+    with django_assert_num_queries(1):
+        token = _token_by_hash.one(ApiToken.hash_key(people["ada_key"]))
+        assert token is not None
+        remember_roles(token.user, token.user_roles)  # type: ignore[attr-defined]
+        assert _roles(token.user) == expected
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(people["ada"].pk)
+        assert _roles(user) == expected
+    lone = User.objects.create_user("cy", password="pw-cy-1234567")
+    with django_assert_num_queries(1):
+        assert _roles(ModelBackend().get_user(lone.pk)) == {}  # no membership: none, and no second query
+
+
 def test_roles_are_read_with_the_compiled_query(people, django_assert_num_queries) -> None:
     ada = User.objects.get(pk=people["ada"].pk)
     with django_assert_num_queries(1):
@@ -219,3 +240,60 @@ def test_the_compiled_look_ups_work_on_the_embedded_sqlite_default(tmp_path) -> 
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.split() == ["page", "ok", "expiry", "ok", "token", "ok", "roles", "ok", "any", "ok"]
+
+
+# ------------------------------------------------------------------ rows, counts and statements run together
+
+
+def test_compiled_values_are_the_rows_values_list_gives_for_every_slice(people) -> None:
+    from lims.compiled import CompiledCount, CompiledValues
+
+    def build(flag: str) -> Any:
+        return User.objects.filter(username__gt=flag).annotate(twice=F("id") * 2).order_by("username")
+
+    values = CompiledValues(lambda flag: build(flag).values_list("twice", "username", "date_joined"), str)
+    count = CompiledCount(build, str)
+    for flag, low, high in [("", 0, None), ("", 0, 1), ("", 1, 2), ("a", 0, 10), ("zzz", 0, None)]:
+        expected = list(build(flag).values_list("twice", "username", "date_joined")[low:high])
+        assert values.rows(flag, low=low, high=high) == expected
+        assert count.count(flag) == build(flag).count()
+
+
+def test_a_values_statement_can_be_compiled_for_one_call(people) -> None:
+    from lims.compiled import run_together, statement_of
+
+    qs = User.objects.filter(is_active=True).order_by("-username").values_list("username", "id")
+    assert run_together([statement_of(qs)])[0] == list(qs)
+    with pytest.raises(ValueError, match="values_list"):
+        statement_of(User.objects.all())
+
+
+def test_statements_run_together_answer_as_each_alone(people, django_assert_num_queries) -> None:
+    """In one round trip on PostgreSQL (psycopg's pipeline), one after the other elsewhere: the same results,
+    each statement counted as a query, and a statement without rows (SET) answers no rows."""
+    from django.db import connection
+
+    from lims.compiled import CompiledValues, Statement, run_each, run_together
+
+    names = CompiledValues(lambda pk: User.objects.filter(pk=pk).values_list("username"), int)
+    statements = [names.statement(people["ada"].pk), names.statement(people["bob"].pk)]
+    setting = "SET TIME ZONE 'UTC'" if connection.vendor == "postgresql" else "SELECT 1 WHERE 0"
+    with django_assert_num_queries(3):
+        got = run_together([*statements, Statement("default", setting, [], lambda rows: rows)])
+    assert got == [[("ada",)], [("bob",)], []]
+    assert run_each([None, statements[0], None]) == [[], [("ada",)], []]
+
+
+def test_a_count_is_compiled_without_leaving_a_statement_in_the_query_log(people) -> None:
+    """CompiledCount records Django's count statement once without sending it: the query log holds only what
+    was sent (the DEBUG toolbar, CaptureQueriesContext)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lims.compiled import CompiledCount
+
+    count = CompiledCount(lambda flag: User.objects.filter(username__gt=flag), str)
+    with CaptureQueriesContext(connection) as ctx:
+        assert count.count("") == User.objects.filter(username__gt="").count()
+    assert [q["sql"] for q in ctx.captured_queries if q["sql"] is None] == []
+    assert len(ctx.captured_queries) == 2  # the compiled count and the queryset's own
