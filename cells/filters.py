@@ -81,7 +81,9 @@ class CellFilter(PageFilterSet):
                 versions.values_list("pk", "recipe__name", "number"),  # hundreds of rows: no instances
                 lambda row: f"{row[1]} v{row[2]}",  # RecipeVersion.__str__
             )
-            self.offer_choices("team", teams_for(user).order_by("name"))
+            self.offer_choices(
+                "team", teams_for(user).order_by("name").values_list("pk", "name"), lambda row: row[1]
+            )  # Team.__str__
 
     def filter_electrolyte(self, qs: QuerySet[Cell], name: str, value: str) -> QuerySet[Cell]:
         if value == "membrane":

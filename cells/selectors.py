@@ -15,7 +15,15 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 
-from cells.models import Cell, CellComponent, CellState, CellStateChange, ComponentKind
+from cells.models import (
+    Cell,
+    CellComponent,
+    CellFormat,
+    CellState,
+    CellStateChange,
+    ComponentKind,
+    Configuration,
+)
 from formulations.models import (
     Batch,
     BatchComponent,
@@ -23,9 +31,21 @@ from formulations.models import (
     Membrane,
     Pellet,
     StockLot,
+    recipe_version_label,
 )
-from lims.compiled import CompiledByIds, CompiledQuery, attach_children
+from lims.api.rows import id_url
+from lims.compiled import (
+    CompiledByIds,
+    CompiledCount,
+    CompiledQuery,
+    CompiledValues,
+    attach_children,
+    run_each,
+)
+from lims.listing import CompiledRows, Sorting
+from lims.models import user_label
 from lims.permissions import ScopedQuery, scope_to_teams, team_ids_for
+from lims.presentation import choice_label, fixed, labels, minute_text, percent_text
 from lims.queries import without_bookkeeping
 
 # ------------------------------------------------------------------------------------------------ cells
@@ -82,6 +102,129 @@ def cell_rows_for_page(*, user: Any) -> QuerySet[Cell]:
     return scope_to_teams(qs, user)
 
 
+#: what a row of the cell list page shows, as columns (``cell_page_rows`` makes its texts)
+CELL_PAGE_COLUMNS = (
+    "id",
+    "code",
+    "configuration",
+    "cell_format",
+    "format_detail",
+    "membrane_id",
+    "membrane__code",
+    "pellet__code",
+    "membrane__batch__recipe_version__recipe__name",
+    "membrane__batch__recipe_version__number",
+    "membrane__filler_fraction",
+    "active_area",
+    "state",
+    "assembled_at",
+    "operator__username",
+    "operator__first_name",
+    "operator__last_name",
+    "team__name",
+)
+_CONFIGURATIONS = labels(Configuration.choices)
+_FORMATS = labels(CellFormat.choices)
+_STATES = labels(CellState.choices)
+
+
+def cell_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The texts of the cell list page's rows, from ``CELL_PAGE_COLUMNS`` (what the template printed from the
+    cell and its records: ``get_configuration_display``, ``str(recipe_version)``, ``str(operator)``...)."""
+    out = []
+    for (
+        pk,
+        code,
+        configuration,
+        cell_format,
+        format_detail,
+        membrane_id,
+        membrane_code,
+        pellet_code,
+        recipe_name,
+        version_number,
+        filler_fraction,
+        active_area,
+        state,
+        assembled_at,
+        username,
+        first_name,
+        last_name,
+        team_name,
+    ) in rows:
+        shape = str(choice_label(_FORMATS, cell_format))
+        has_membrane = membrane_id is not None
+        out.append(
+            {
+                "url": id_url("cells:cell-detail", pk),
+                "code": code,
+                "configuration": choice_label(_CONFIGURATIONS, configuration),
+                "format": f"{shape} {format_detail}" if format_detail else shape,
+                "electrolyte": membrane_code if has_membrane else f"{pellet_code or ''} (pellet)",
+                "recipe": recipe_version_label(recipe_name, version_number) if has_membrane else None,
+                "filler": percent_text(filler_fraction),
+                "area": fixed(active_area, 3),
+                "state": state,
+                "state_label": choice_label(_STATES, state),
+                "assembled": minute_text(assembled_at),
+                "operator": user_label(username, first_name, last_name),
+                "team": team_name,
+            }
+        )
+    return out
+
+
+def _page_rows_base() -> QuerySet[Cell]:
+    return Cell.objects.all()
+
+
+#: the cell list page in its default order, without filters: compiled once (the page most people open first)
+_CELL_PAGE_DEFAULT_ORDER = ("assembled_at", "-code")
+
+
+def _listing(scope: str) -> tuple[CompiledCount, CompiledValues]:
+    def build(*teams: Any) -> QuerySet[Cell]:
+        qs = _page_rows_base()
+        if scope == "one":
+            qs = qs.filter(team_id=teams[0])
+        elif scope == "many":
+            qs = qs.filter(team__any=teams[0])
+        return qs
+
+    kinds = {"one": (int,), "many": (list,), "": ()}[scope]
+    order = Sorting.ordering(Cell, _CELL_PAGE_DEFAULT_ORDER, True)
+    return (
+        CompiledCount(build, *kinds),
+        CompiledValues(lambda *t: build(*t).order_by(*order).values_list(*CELL_PAGE_COLUMNS), *kinds),
+    )
+
+
+_LISTINGS = {scope: _listing(scope) for scope in ("one", "many", "")}
+
+
+def cell_page_listing(*, user: Any, per_page: int, page_text: str | None, also: Any = None) -> CompiledRows:
+    """The cell list page unfiltered, in its default order (``-assembled``), as ``cell_page_rows``: the count and
+    the page's rows in one round trip, through statements compiled once (one team compared with ``=``, so that
+    the ``(team, -assembled_at, code)`` index serves the page)."""
+    args: tuple[Any, ...] = ()
+    scope = ""
+    if not user.is_staff:
+        teams = team_ids_for(user)
+        scope, args = ("one", (teams[0],)) if len(teams) == 1 else ("many", (teams,))
+    count, values = _LISTINGS[scope]
+    return CompiledRows(
+        lambda: count.statement(*args),
+        lambda low, high: values.statement(*args, low=low, high=high),
+        cell_page_rows,
+        per_page=per_page,
+        page_text=page_text,
+        also=also,
+        # as the page was before it read compiled rows (lims/plans.py): the team's cells by an array of teams
+        # looked dearer on a generic plan than they are, and were re-planned on every run
+        generic_plans=True,
+    )
+
+
 def cell_rows_for_api(*, user: Any) -> QuerySet[Cell]:
     """The API's cell list (CellSerializer): the cell's own columns and, of the joined records, only the codes,
     names and numbers the serializer prints (a page of 50 then reads ~40 columns instead of ~190)."""
@@ -109,6 +252,16 @@ def cell_detail_prefetch_for_api() -> list[Prefetch]:
         Prefetch("components", queryset=_api_components()),
         Prefetch("state_changes", queryset=_api_changes()),
     ]
+
+
+def api_components() -> QuerySet[CellComponent]:
+    """A cell's parts as the API's cell detail prints them (before the filter by cell)."""
+    return _api_components()
+
+
+def api_state_changes() -> QuerySet[CellStateChange]:
+    """A cell's state changes as the API's cell detail prints them (before the filter by cell)."""
+    return _api_changes()
 
 
 def _api_components() -> QuerySet[CellComponent]:
@@ -167,6 +320,46 @@ def cell_for_page(*, user: Any, pk: int) -> Cell | None:
         attach_children(cell, "components", _PAGE_COMPONENTS.all(cell.pk))
         attach_children(cell, "state_changes", _PAGE_CHANGES.all(cell.pk))
     return cell
+
+
+@dataclass
+class CellPage:
+    """What the cell page shows of a cell besides its lineage."""
+
+    cell: Cell
+    attachments: list[Any]
+    results: list[Any]
+    measurements: list[Any]
+
+
+def cell_page(*, user: Any, pk: int) -> CellPage | None:
+    """The cell page's reads of cell ``pk``: the cell with its parts and state changes (``cell_for_page``), its
+    attachments (``attachment_rows``), headline results (``cell_headline``) and latest measurements
+    (``latest_measurements_of_cell``), all in one round trip (``run_each``); None if the user may not see the
+    cell (then the other reads are left unused)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from measurements import selectors_derived, selectors_ingest  # measurements imports cells
+
+    cell_read = _PAGE_CELL.statement(user, pk)
+    if cell_read is None:
+        return None
+    found, components, changes, attachments, results, measurements = run_each(
+        [
+            cell_read,
+            _PAGE_COMPONENTS.statement(pk),
+            _PAGE_CHANGES.statement(pk),
+            _ATTACHMENTS.statement(ContentType.objects.get_for_model(Cell).pk, pk),
+            selectors_derived.headline_statement(user, pk),
+            selectors_ingest.latest_measurements_statement(user, pk),
+        ]
+    )
+    if len(found) != 1:
+        return None
+    cell = found[0]
+    attach_children(cell, "components", components)
+    attach_children(cell, "state_changes", changes)
+    return CellPage(cell, attachments, selectors_derived.headline_order(results), measurements)
 
 
 def cells_on_test(*, user: Any, limit: int = 10) -> list[Cell]:
@@ -236,7 +429,7 @@ def record_url(kind: str, pk: int, **extra: Any) -> str:
             break
     resolved = _resolved[kind]
     if resolved is not None:
-        return reverse(resolved, args=[pk])
+        return id_url(resolved, pk)
     return fallback.format(id=pk, **extra)
 
 
@@ -394,14 +587,22 @@ def provenance_up(
                     pending[kind].add(pk)
                     g.edge(f"{kind}:{pk}", key, "computed from")
     if pending["series"]:
-        series_rows = _UP["series"].rows(pending["series"], team_ids)
+        # the series and their members in one round trip; the members of a series not shown are left out
+        series_rows, members = run_each(
+            [
+                _UP["series"].statement(pending["series"], team_ids),
+                _UP["series_members"].statement(pending["series"]),
+            ]
+        )
         pending["series"] = {s.pk for s in series_rows}
         for s in series_rows:
             key = g.node("series", s.pk, s.name, detail=s.get_kind_display())
             if s.cell_id:
                 pending["cell"].add(s.cell_id)
                 g.edge(f"cell:{s.cell_id}", key, "series on")
-        for member in _UP["series_members"].rows(pending["series"]):
+        for member in members:
+            if member.series_id not in pending["series"]:
+                continue
             pending["measurement"].add(member.measurement_id)
             g.edge(f"measurement:{member.measurement_id}", f"series:{member.series_id}", "member of")
     if pending["measurement"]:
@@ -412,7 +613,13 @@ def provenance_up(
                     pending[kind].add(pk)
                     g.edge(f"{kind}:{pk}", key, "measured on")
     if pending["cell"]:
-        cell_rows = _UP["cell"].rows(pending["cell"], team_ids)
+        # the cells and their parts in one round trip; the parts of a cell not shown are left out
+        cell_rows, components = run_each(
+            [
+                _UP["cell"].statement(pending["cell"], team_ids),
+                _UP["cell_components"].statement(pending["cell"]),
+            ]
+        )
         pending["cell"] = {c.pk for c in cell_rows}  # only what the user may see is walked further
         for c in cell_rows:
             key = _cell_node(g, c)
@@ -425,36 +632,49 @@ def provenance_up(
             if c.cathode_id:
                 pending["electrode"].add(c.cathode_id)
                 g.edge(f"electrode:{c.cathode_id}", key, "cathode of")
-        for comp in _UP["cell_components"].rows(pending["cell"]):
+        for comp in components:
+            if comp.cell_id not in pending["cell"]:
+                continue
             if comp.lot_id:
                 pending["lot"].add(comp.lot_id)
                 g.edge(f"lot:{comp.lot_id}", f"cell:{comp.cell_id}", ComponentKind(comp.kind).label)
             if comp.electrode_id and comp.kind != ComponentKind.CATHODE:
                 pending["electrode"].add(comp.electrode_id)
                 g.edge(f"electrode:{comp.electrode_id}", f"cell:{comp.cell_id}", "electrode of")
-    if pending["electrode"]:
-        for e in _UP["electrode"].rows(pending["electrode"], team_ids):
-            key = _electrode_node(g, e)
-            for lot_id, relation in (
-                (e.active_lot_id, "active material of"),
-                (e.conductive_lot_id, "conductive additive of"),
-                (e.binder_lot_id, "binder of"),
-            ):
-                if lot_id:
-                    pending["lot"].add(lot_id)
-                    g.edge(f"lot:{lot_id}", key, relation)
-    if pending["membrane"]:
-        for m in _UP["membrane"].rows(pending["membrane"], team_ids):
-            key = _membrane_node(g, m)
-            pending["batch"].add(m.batch_id)
-            g.edge(f"batch:{m.batch_id}", key, "cast into")
-    if pending["pellet"]:
-        for p in _UP["pellet"].rows(pending["pellet"], team_ids):
-            key = _pellet_node(g, p)
-            pending["lot"].add(p.lot_id)
-            g.edge(f"lot:{p.lot_id}", key, "pressed into")
+    # the electrodes, membranes and pellets in one round trip
+    electrodes, membranes, pellets = run_each(
+        [
+            _UP["electrode"].statement(pending["electrode"], team_ids),
+            _UP["membrane"].statement(pending["membrane"], team_ids),
+            _UP["pellet"].statement(pending["pellet"], team_ids),
+        ]
+    )
+    for e in electrodes:
+        key = _electrode_node(g, e)
+        for lot_id, relation in (
+            (e.active_lot_id, "active material of"),
+            (e.conductive_lot_id, "conductive additive of"),
+            (e.binder_lot_id, "binder of"),
+        ):
+            if lot_id:
+                pending["lot"].add(lot_id)
+                g.edge(f"lot:{lot_id}", key, relation)
+    for m in membranes:
+        key = _membrane_node(g, m)
+        pending["batch"].add(m.batch_id)
+        g.edge(f"batch:{m.batch_id}", key, "cast into")
+    for p in pellets:
+        key = _pellet_node(g, p)
+        pending["lot"].add(p.lot_id)
+        g.edge(f"lot:{p.lot_id}", key, "pressed into")
     if pending["batch"]:
-        batches = _UP["batch"].rows(pending["batch"], team_ids)
+        # the batches and their draws in one round trip; the draws of a batch not shown are left out
+        batches, draws = run_each(
+            [
+                _UP["batch"].statement(pending["batch"], team_ids),
+                _UP["batch_components"].statement(pending["batch"]),
+            ]
+        )
         pending["batch"] = {b.pk for b in batches}
         for b in batches:
             key = _batch_node(g, b)
@@ -473,7 +693,9 @@ def provenance_up(
             rkey = g.node("recipe", recipe.pk, recipe.name)
             g.edge(vkey, key, "recipe of")
             g.edge(rkey, vkey, "version of")
-        for bc in _UP["batch_components"].rows(pending["batch"]):
+        for bc in draws:
+            if bc.batch_id not in pending["batch"]:
+                continue
             pending["lot"].add(bc.lot_id)
             g.edge(f"lot:{bc.lot_id}", f"batch:{bc.batch_id}", "drawn into")
     if pending["lot"]:

@@ -22,7 +22,7 @@ from cells.forms import AssembleForm, BulkAssembleForm, LookupForm, PostmortemFo
 from cells.models import TRANSITIONS, Cell, CellState
 from lims.api.base import resolve_team
 from lims.errors import DomainError
-from lims.listing import Sorting
+from lims.listing import PresentedRows, Sorting
 from lims.models import Role
 from lims.permissions import has_role, team_ids_for
 from lims.plans import generic_plans_for
@@ -39,13 +39,25 @@ def _cell_or_404(request: HttpRequest, pk: int) -> Cell:
 
 
 @login_required
-@generic_plans_for()  # the team's cells in the default order: (team, -assembled_at, code)
 def cell_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.cell_rows_for_page(user=request.user)
     filterset = CellFilter(request.GET or None, queryset=rows, request=request)
-    qs = filterset.qs if filterset.is_bound and filterset.is_valid() else rows
     sorting = Sorting(request, CELL_SORTS, "-assembled")
-    page = Paginator(sorting.apply(qs), 50).get_page(request.GET.get("page"))
+    listing: Any
+    if sorting.is_default and not (filterset.is_bound and filterset.is_filtered):
+        # the page as most people first open it: statements compiled once, the count and the rows together
+        listing = selectors.cell_page_listing(
+            user=request.user,
+            per_page=50,
+            page_text=request.GET.get("page"),
+            also=filterset.choice_statements(),  # the form's choice lists in the same round trip
+        )
+    else:
+        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else rows
+        listing = PresentedRows(
+            sorting.apply(qs).values_list(*selectors.CELL_PAGE_COLUMNS), selectors.cell_page_rows
+        )
+    page = Paginator(listing, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "cells/cell_list.html",
@@ -79,9 +91,10 @@ CELL_SORTS = {
 @login_required
 @generic_plans_for()  # look-ups by key: the provenance walk binds its ids as one array
 def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    cell = selectors.cell_for_page(user=request.user, pk=pk)
-    if cell is None:
+    page = selectors.cell_page(user=request.user, pk=pk)
+    if page is None:
         raise Http404("No cell matches the given query.")
+    cell = page.cell
     can_write = _can_write(request.user, cell.team_id)
     transitions = [
         {"state": s, "label": CellState(s).label, "destructive": s in _DESTRUCTIVE}
@@ -89,8 +102,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     graph = selectors.provenance_up(cells=[cell.pk], team_ids=selectors.visible_team_ids(request.user))
     lineage = _lineage_rows(graph)
-    from measurements.selectors_derived import cell_headline, label_of
-    from measurements.selectors_ingest import latest_measurements_of_cell
+    from measurements.selectors_derived import label_of
 
     return render(
         request,
@@ -102,7 +114,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "transitions": transitions,
             "can_write": can_write,
             "lineage": lineage,
-            "attachments": selectors.attachment_rows(cell),
+            "attachments": page.attachments,
             "postmortem_form": PostmortemForm(
                 initial={
                     "version": cell.version,
@@ -112,8 +124,8 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "is_disassembled": cell.state == CellState.DISASSEMBLED,
-            "results": [(r, label_of(r.name)) for r in cell_headline(request.user, cell.pk)],
-            "measurements": latest_measurements_of_cell(request.user, cell.pk),
+            "results": [(r, label_of(r.name)) for r in page.results],
+            "measurements": page.measurements,
         },
     )
 

@@ -113,6 +113,11 @@ class LocationKind(models.TextChoices):
     DESICCATOR = "desiccator", "desiccator"
 
 
+def location_path_text(names_up: list[str]) -> str:
+    """A storage location's path from the names of it and its parents, innermost first: "Lab > Fridge > Shelf"."""
+    return " > ".join(reversed(names_up))
+
+
 class StorageLocation(Audited):
     """A place in a tree: building > room > glovebox/fridge/cabinet > shelf."""
 
@@ -140,7 +145,7 @@ class StorageLocation(Audited):
             parts.append(node.name)
             node = node.parent
             seen += 1
-        return " > ".join(reversed(parts))
+        return location_path_text(parts)
 
 
 class LotStatus(models.TextChoices):
@@ -262,6 +267,11 @@ class Recipe(TeamOwned):
         return self.name
 
 
+def recipe_version_label(recipe_name: str | None, number: int | None) -> str | None:
+    """How a recipe version is named (``str(version)``): "<recipe> v<number>"; None for no version."""
+    return None if recipe_name is None else f"{recipe_name} v{number}"
+
+
 class RecipeVersion(Audited):
     """A version of a recipe; frozen (immutable) from the moment a batch uses it."""
 
@@ -287,7 +297,7 @@ class RecipeVersion(Audited):
         ]
 
     def __str__(self) -> str:
-        return f"{self.recipe.name} v{self.number}"
+        return recipe_version_label(self.recipe.name, self.number) or ""
 
     @property
     def is_frozen(self) -> bool:

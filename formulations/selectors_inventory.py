@@ -90,6 +90,28 @@ def ledger_of(lot: StockLot) -> QuerySet[StockTransaction]:
 #: what a ledger row drawn into another team's batch, pellet or cell says instead of its reason and purpose
 OTHER_TEAMS_DRAW = "drawn for another team's record"
 
+#: the columns of such a row as anyone outside that team (but staff) reads them
+HIDDEN_DRAW_COLUMNS = {"reason": "", "purpose": OTHER_TEAMS_DRAW, "batch_id": None}
+
+
+def hidden_from(for_team_id: int | None, team_ids: set[int] | None) -> bool:
+    """Whether a ledger row drawn for ``for_team_id`` is hidden from a person of ``team_ids`` (None: staff)."""
+    return team_ids is not None and for_team_id is not None and for_team_id not in team_ids
+
+
+def hide_draws_in_rows(rows: list[list[Any]], team_ids: list[int] | None, column: Any) -> None:
+    """``ledger_as_seen_by`` for ledger rows read as lists of columns (the API's hot read, lims.api.rows):
+    ``column(path)`` is the position of a column in a row."""
+    if team_ids is None:
+        return
+    mine = set(team_ids)
+    team = column("for_team_id")
+    hidden = [(column(path), value) for path, value in HIDDEN_DRAW_COLUMNS.items()]
+    for row in rows:
+        if hidden_from(row[team], mine):
+            for i, value in hidden:
+                row[i] = value
+
 
 def ledger_as_seen_by(rows: Iterable[StockTransaction], user: Any) -> list[StockTransaction]:
     """Ledger rows as this user may read them. The ledger of a shared lot is everyone's, but a draw into a team's
@@ -102,10 +124,10 @@ def ledger_as_seen_by(rows: Iterable[StockTransaction], user: Any) -> list[Stock
         return out
     mine = set(team_ids_for(user))
     for tx in out:
-        if tx.for_team_id is not None and tx.for_team_id not in mine:
-            tx.reason = ""
-            tx.purpose = OTHER_TEAMS_DRAW
-            tx.batch = None
+        if hidden_from(tx.for_team_id, mine):
+            for name, value in HIDDEN_DRAW_COLUMNS.items():
+                setattr(tx, name, value)
+            tx.batch = None  # the cached record too, not only its key
     return out
 
 

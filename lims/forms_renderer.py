@@ -3,13 +3,15 @@
 Django draws a ``<select>`` through three templates, including two per option (the option and its attributes).
 A page filter with a few hundred recipe versions spent more than half of the cell list page's time there (the
 cell list page: 57% of 45 ms). This renderer writes the same markup, byte for byte, for ``select.html`` whose options
-use Django's ``select_option.html`` (every Select, SelectMultiple and NullBooleanSelect of the project), and hands
+use Django's ``select_option.html`` (every Select, SelectMultiple and NullBooleanSelect of the project) and for the
+input widgets whose template is Django's ``input.html`` (text, number, date...: a filter form has a dozen), and hands
 every other template, and any select with an option template of its own, to Django's templates unchanged.
 ``lims/tests/test_forms_renderer.py`` compares both on hostile labels, values and attributes.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,16 +23,40 @@ from django.utils.timezone import template_localtime  # type: ignore[attr-define
 
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
+#: Django's widget templates that are ``{% include "django/forms/widgets/input.html" %}`` and nothing else
+INPUTS = frozenset(
+    f"django/forms/widgets/{kind}.html"
+    for kind in (
+        "checkbox",
+        "color",
+        "date",
+        "datetime",
+        "email",
+        "file",
+        "hidden",
+        "number",
+        "password",
+        "search",
+        "tel",
+        "text",
+        "time",
+        "url",
+    )
+)
 
 
 def _shown(value: Any) -> str:
     """``{{ value }}`` as the template engine writes it: local time, localized, escaped unless safe."""
+    if type(value) is str:  # plain text (most labels): localize and local time leave it as it is
+        return html.escape(value)
     value = localize(template_localtime(value))
     return str(conditional_escape(value if isinstance(value, str) else str(value)))
 
 
 def _attrs(attrs: Mapping[str, Any]) -> str:
     """attrs.html: `` name="value"`` for each attribute; True writes the bare name, False nothing."""
+    if not attrs:
+        return ""
     out = []
     for name, value in attrs.items():
         if value is False:
@@ -50,13 +76,28 @@ def render_select(widget: Mapping[str, Any]) -> SafeString:
             parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
         for option in group_choices:
             parts.append(
-                f'\n  <option value="{escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
+                f'\n  <option value="{html.escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
                 f"{_shown(option['label'])}</option>\n"  # select_option.html ends with a newline
             )
         if group_name:
             parts.append("\n  </optgroup>")
     parts.append("\n</select>")
     return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped
+
+
+def _formatted(value: Any) -> str:
+    """``{{ value|stringformat:'s' }}``: "%s" % value, escaped unless the value is safe."""
+    text = str(value) if isinstance(value, tuple) else "%s" % value  # noqa: UP031 - the filter's own formatting
+    return text if hasattr(value, "__html__") else html.escape(text)
+
+
+def render_input(widget: Mapping[str, Any]) -> SafeString:
+    """input.html: ``<input type name [value] attrs>``."""
+    value = widget["value"]
+    shown = f' value="{_formatted(value)}"' if value is not None else ""
+    return mark_safe(  # noqa: S308 - every piece is escaped
+        f'<input type="{_shown(widget["type"])}" name="{_shown(widget["name"])}"{shown}{_attrs(widget["attrs"])}>'
+    )
 
 
 def _drawable(context: Mapping[str, Any]) -> bool:
@@ -72,4 +113,6 @@ class FastSelectRenderer(DjangoTemplates):
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> Any:
         if template_name == SELECT and _drawable(context):
             return render_select(context["widget"])
+        if template_name in INPUTS and isinstance(context.get("widget"), Mapping):
+            return render_input(context["widget"])
         return super().render(template_name, context, request=request)

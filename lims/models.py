@@ -14,6 +14,13 @@ from django.utils import timezone
 from lims.audit import AuditedHistory
 
 
+def user_label(username: str | None, first_name: str | None, last_name: str | None) -> str | None:
+    """How a person is named (``str(user)``): the full name, else the username; None for no person."""
+    if username is None:
+        return None
+    return f"{first_name or ''} {last_name or ''}".strip() or username
+
+
 class User(AbstractUser):
     """A person, or the service account of an instrument (``is_instrument``)."""
 
@@ -22,7 +29,7 @@ class User(AbstractUser):
     history = AuditedHistory(excluded_fields=["password", "last_login"])
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return user_label(self.username, self.first_name, self.last_name) or ""
 
 
 class Role(models.TextChoices):

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import HttpRequest
 
+from lims.compiled import Statement, run_together
 from lims.db_router import PRIMARY, REPLICA, replica_reads_allowed
 
 #: parameters that choose a page, never which rows match nor their order (an order asked for next to a filter
@@ -76,6 +77,34 @@ def generic_plans() -> Iterator[None]:
                     cur.execute("RESET plan_cache_mode")
             except DatabaseError:
                 connection.close()  # never hand on a connection whose mode is unknown
+
+
+def run_on_generic_plans(statements: list[Statement]) -> list[Any]:
+    """``run_together(statements)`` on generic plans, with the switch and its reset sent in the same round trip
+    (``generic_plans`` sends each alone: two round trips more). For compiled reads whose plan does not depend on
+    their values (a hot list page); a no-op switch where ``generic_plans`` would be one."""
+    if not statements or not getattr(settings, "GENERIC_QUERY_PLANS", False) or _active.get():
+        return run_together(statements)
+    alias = statements[0].alias
+    if any(st.alias != alias for st in statements) or connections[alias].vendor != "postgresql":
+        return run_together(statements)
+
+    def nothing(rows: list[Any]) -> None:
+        return None
+
+    on = Statement(alias, "SET plan_cache_mode = force_generic_plan", [], nothing)
+    off = Statement(alias, "RESET plan_cache_mode", [], nothing)
+    try:
+        return run_together([on, *statements, off])[1:-1]
+    except Exception:
+        connection = connections[alias]
+        if connection.connection is not None:
+            try:
+                with connection.cursor() as cur:
+                    cur.execute("RESET plan_cache_mode")
+            except DatabaseError:
+                connection.close()  # never hand on a connection whose mode is unknown
+        raise
 
 
 def plan_safe(request: HttpRequest, filters: Iterable[str]) -> bool:

@@ -14,7 +14,11 @@ import numpy as np
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from lims.permissions import ScopedQuery, scope_to_teams
+from lims.api.rows import id_url
+from lims.compiled import CompiledCount, CompiledValues
+from lims.listing import CompiledRows, Sorting
+from lims.permissions import ScopedQuery, scope_to_teams, team_ids_for
+from lims.presentation import fixed, minute_text
 from lims.queries import without_bookkeeping
 from measurements import storage
 from measurements.analysis._common import K_B_EV_PER_K
@@ -52,10 +56,165 @@ def _derived_rows() -> QuerySet[DerivedProperty]:
     )
 
 
+#: what a row of the derived-property page shows, as columns (``derived_page_rows`` makes its texts)
+DERIVED_PAGE_COLUMNS = (
+    "id",
+    "name",
+    "value",
+    "uncertainty",
+    "unit",
+    "temperature",
+    "series_id",
+    "series__name",
+    "cell__code",
+    "membrane__code",
+    "pellet__code",
+    "measurement__technique",
+    "measurement_id",
+    "subject_key",
+    "membrane_id",
+    "membrane__batch__recipe_version__recipe__name",
+    "membrane__batch__recipe_version__number",
+    "membrane__filler_fraction",
+    "membrane__batch__filler_fraction",
+    "membrane__batch__recipe_version__filler_fraction",
+    "method",
+    "method_version",
+    "computed_at",
+)
+
+
+def derived_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The texts of the derived-property page's rows, from ``DERIVED_PAGE_COLUMNS`` (what the template printed
+    from the property and its records: its label, ``|derived_value``, the subject, the electrolyte...)."""
+    from measurements.templatetags.derived_values import derived_uncertainty, derived_value
+
+    out = []
+    for (
+        pk,
+        name,
+        value,
+        uncertainty,
+        unit,
+        temperature,
+        series_id,
+        series_name,
+        cell_code,
+        membrane_code,
+        pellet_code,
+        technique,
+        measurement_id,
+        subject_key,
+        membrane_id,
+        recipe_name,
+        version_number,
+        f_membrane,
+        f_batch,
+        f_version,
+        method,
+        method_version,
+        computed_at,
+    ) in rows:
+        pair = _ValueAndUncertainty(value, uncertainty)
+        filler = filler_percent_of(f_membrane, f_batch, f_version) if membrane_id is not None else None
+        out.append(
+            {
+                "url": id_url("measurements:derived-detail", pk),
+                "label": label_of(name),
+                "value": derived_value(pair),
+                "unit": unit,
+                "uncertainty": derived_uncertainty(pair),
+                "temperature": fixed(temperature, -1) if temperature is not None else None,
+                "series_url": id_url("measurements:series-detail", series_id) if series_id else None,
+                "subject": subject_text(
+                    series_name, cell_code, membrane_code, pellet_code, technique, measurement_id, subject_key
+                ),
+                "electrolyte": electrolyte_text(
+                    recipe_name, version_number, filler, membrane_id, pellet_code
+                ),
+                "method": method,
+                "method_version": method_version,
+                "computed": minute_text(computed_at),
+            }
+        )
+    return out
+
+
+class _ValueAndUncertainty:
+    """What the ``derived_value`` filters read of a property."""
+
+    __slots__ = ("value", "uncertainty")
+
+    def __init__(self, value: Any, uncertainty: Any) -> None:
+        self.value = value
+        self.uncertainty = uncertainty
+
+
+#: the page's default order (newest computed first) and its hot filter (by name), compiled once per shape
+_DERIVED_ORDER = ("computed_at",)
+
+
+def _derived_listing(scope: str, by_name: bool) -> tuple[CompiledCount, CompiledValues]:
+    def build(*args: Any) -> QuerySet[DerivedProperty]:
+        qs = DerivedProperty.objects.all()
+        if scope == "one":
+            qs = qs.filter(team_id=args[-1])
+        elif scope == "many":
+            qs = qs.filter(team__any=args[-1])
+        if by_name:
+            qs = qs.filter(name=args[0])
+        return qs
+
+    kinds: list[type] = [str] if by_name else []
+    if scope:
+        kinds.append(int if scope == "one" else list)
+    order = Sorting.ordering(DerivedProperty, _DERIVED_ORDER, True)
+    return (
+        CompiledCount(build, *kinds),
+        CompiledValues(lambda *a: build(*a).order_by(*order).values_list(*DERIVED_PAGE_COLUMNS), *kinds),
+    )
+
+
+_DERIVED_LISTINGS = {
+    (scope, by_name): _derived_listing(scope, by_name)
+    for scope in ("one", "many", "")
+    for by_name in (True, False)
+}
+
+
+def derived_page_listing(
+    *, user: Any, name: str | None, per_page: int, page_text: str | None
+) -> CompiledRows:
+    """The derived-property page in its default order, unfiltered or by name, as ``derived_page_rows``: the count
+    and the page's rows in one round trip, through statements compiled once (one team compared with ``=``, so
+    that the ``(team, name, -computed_at, -id)`` and ``(team, -computed_at, -id)`` indexes serve the page)."""
+    args: list[Any] = [] if name is None else [name]
+    scope = ""
+    if not user.is_staff:
+        teams = team_ids_for(user)
+        scope = "one" if len(teams) == 1 else "many"
+        args.append(teams[0] if len(teams) == 1 else teams)
+    count, values = _DERIVED_LISTINGS[(scope, name is not None)]
+    return CompiledRows(
+        lambda: count.statement(*args),
+        lambda low, high: values.statement(*args, low=low, high=high),
+        derived_page_rows,
+        per_page=per_page,
+        page_text=page_text,
+        # its nine joined tables: PostgreSQL re-planned it on every run (2-8 ms), lims/plans.py
+        generic_plans=True,
+    )
+
+
 def derived_rows_for_api(user: Any) -> QuerySet[DerivedProperty]:
     """The API's list (DerivedPropertySerializer): the property's own columns and, of the joined records, only
     what its cell code, electrolyte label and filler content print. The measurement and series are answered as
     ids, so they are not joined (a measurement row carries its parser metadata as JSON, parsed per row)."""
+    return scope_to_teams(derived_api_rows(), user)
+
+
+def derived_api_rows() -> QuerySet[DerivedProperty]:
+    """``derived_rows_for_api`` before the team scope (the hot read: measurements.api.derived_views)."""
     own = [f.name for f in DerivedProperty._meta.concrete_fields]
     qs = DerivedProperty.objects.select_related(
         "cell", "membrane__batch__recipe_version__recipe", "pellet"
@@ -69,7 +228,7 @@ def derived_rows_for_api(user: Any) -> QuerySet[DerivedProperty]:
         "membrane__batch__recipe_version__recipe__name",
         "pellet__code",
     )
-    return scope_to_teams(qs, user)
+    return qs
 
 
 def series_for(user: Any) -> QuerySet[MeasurementSeries]:
@@ -94,32 +253,73 @@ def label_of(name: str) -> str:
 
 
 def provenance_url(row: DerivedProperty) -> str:
-    return f"/derived/{row.pk}/"
+    return provenance_url_of(row.pk)
+
+
+def provenance_url_of(pk: int) -> str:
+    return f"/derived/{pk}/"
 
 
 def subject_label(row: DerivedProperty) -> str:
-    if row.series_id is not None and row.series is not None:
-        return f"series {row.series.name}"
+    series = row.series if row.series_id is not None else None
+    return subject_text(
+        series.name if series is not None else None,
+        row.cell.code if row.cell is not None else None,
+        row.membrane.code if row.membrane is not None else None,
+        row.pellet.code if row.pellet is not None else None,
+        row.measurement.technique if row.measurement is not None else None,
+        row.measurement_id,
+        row.subject_key,
+    )
+
+
+def subject_text(
+    series_name: str | None,
+    cell_code: str | None,
+    membrane_code: str | None,
+    pellet_code: str | None,
+    technique: str | None,
+    measurement_id: int | None,
+    subject_key: str,
+) -> str:
+    """What a property is of (``subject_label`` from the columns it reads; a missing record's column is None):
+    its series, else the cell, membrane or pellet and the measurement, else its subject key."""
+    if series_name is not None:
+        return f"series {series_name}"
     parts = []
-    if row.cell is not None:
-        parts.append(row.cell.code)
-    elif row.membrane is not None:
-        parts.append(row.membrane.code)
-    elif row.pellet is not None:
-        parts.append(row.pellet.code)
-    if row.measurement is not None:
-        parts.append(f"{row.measurement.technique} #{row.measurement_id}")
-    return " · ".join(parts) or row.subject_key
+    if cell_code is not None:
+        parts.append(cell_code)
+    elif membrane_code is not None:
+        parts.append(membrane_code)
+    elif pellet_code is not None:
+        parts.append(pellet_code)
+    if technique is not None:
+        parts.append(f"{technique} #{measurement_id}")
+    return " · ".join(parts) or subject_key
 
 
 def electrolyte_label(row: DerivedProperty) -> str:
-    if row.membrane is not None:
-        rv = row.membrane.batch.recipe_version
-        filler = filler_wt_percent(row)
-        suffix = f" · {filler:g} wt% filler" if filler is not None else ""
-        return f"{rv.recipe.name} v{rv.number}{suffix}"
-    if row.pellet is not None:
-        return f"pellet {row.pellet.code}"
+    m, p = row.membrane, row.pellet
+    if m is None:
+        return electrolyte_text(None, None, None, None, p.code if p is not None else None)
+    rv = m.batch.recipe_version
+    return electrolyte_text(rv.recipe.name, rv.number, filler_wt_percent(row), m.pk, None)
+
+
+def electrolyte_text(
+    recipe_name: str | None,
+    version_number: int | None,
+    filler_percent: float | None,
+    membrane_id: int | None,
+    pellet_code: str | None,
+) -> str:
+    """What a property's electrolyte is called: the membrane's recipe version and filler content, else the
+    pellet, else nothing (``electrolyte_label`` from the columns it reads)."""
+    if membrane_id is not None:
+        suffix = f" · {filler_percent:g} wt% filler" if filler_percent is not None else ""
+        return f"{recipe_name} v{version_number}{suffix}"
+    if pellet_code is not None:
+        return f"pellet {pellet_code}"
     return ""
 
 
@@ -127,7 +327,15 @@ def filler_wt_percent(row: DerivedProperty) -> float | None:
     m = row.membrane
     if m is None:
         return None
-    for fraction in (m.filler_fraction, m.batch.filler_fraction, m.batch.recipe_version.filler_fraction):
+    return filler_percent_of(
+        m.filler_fraction, m.batch.filler_fraction, m.batch.recipe_version.filler_fraction
+    )
+
+
+def filler_percent_of(*fractions: float | None) -> float | None:
+    """The filler wt% of a membrane: its own fraction, else its batch's, else its recipe version's (0-1, first
+    one set), rounded to 0.01 %."""
+    for fraction in fractions:
         if fraction is not None:
             return round(100.0 * float(fraction), 2)
     return None
@@ -713,7 +921,16 @@ ON_TEST_NAMES: tuple[str, ...] = (
 def cell_headline(user: Any, cell_id: int) -> list[DerivedProperty]:
     """The cell's headline derived properties (its own and its series'), ordered by HEADLINE_NAMES, then by
     temperature and measurement (one query)."""
-    rows = _HEADLINE.all(user, cell_id)
+    return headline_order(_HEADLINE.all(user, cell_id))
+
+
+def headline_statement(user: Any, cell_id: int) -> Any:
+    """The read of ``cell_headline`` (to run with the cell page's other reads); its rows go to
+    ``headline_order``. None when it would read nothing."""
+    return _HEADLINE.statement(user, cell_id)
+
+
+def headline_order(rows: list[DerivedProperty]) -> list[DerivedProperty]:
     rank = {name: k for k, name in enumerate(HEADLINE_NAMES)}
     return sorted(rows, key=lambda r: rank[r.name])
 

@@ -77,16 +77,26 @@ def latest_measurements_of_cell(user: Any, cell_id: int) -> list[Measurement]:
     return _OF_CELL.all(user, cell_id)
 
 
+def latest_measurements_statement(user: Any, cell_id: int) -> Any:
+    """The read of ``latest_measurements_of_cell`` (to run with the cell page's other reads); None when it
+    would read nothing."""
+    return _OF_CELL.statement(user, cell_id)
+
+
 def measurement_rows_for_api(user: Any) -> QuerySet[Measurement]:
     """The API's measurement list (MeasurementListSerializer): the measurement's columns but its metadata and
     parameters (JSON the list does not print), the cell's code and the upload's file name; not the whole joined
     cell, membrane, pellet and upload rows of ``measurements_for`` (compiling their ~90 columns was a third of
     ``/api/v1/measurements/?cell=`` under cProfile)."""
+    return scope_to_teams(measurement_api_rows(), user)
+
+
+def measurement_api_rows() -> QuerySet[Measurement]:
+    """``measurement_rows_for_api`` before the team scope (the hot read: measurements.api.ingest_views)."""
     own = [f.name for f in Measurement._meta.concrete_fields if f.name not in ("metadata", "parameters")]
-    qs = Measurement.objects.select_related("cell", "upload").only(
+    return Measurement.objects.select_related("cell", "upload").only(
         *own, "cell__code", "upload__original_name"
     )
-    return scope_to_teams(qs, user)
 
 
 def instruments_for(user: Any) -> QuerySet[Instrument]:
@@ -222,17 +232,22 @@ FIGURE_TITLES = {
 
 def figure_kinds(measurement: Measurement) -> list[str]:
     """The plots a measurement's columns and technique allow (no query: the API lists them for every row)."""
-    cols = set(measurement.columns)
+    return figure_kinds_of(measurement.columns, measurement.technique)
+
+
+def figure_kinds_of(columns: Any, technique: str) -> list[str]:
+    """``figure_kinds`` from the measurement's columns and technique."""
+    cols = set(columns)
     kinds = []
     if {"freq_Hz", "z_re_ohm", "z_im_ohm"} <= cols:
         kinds += ["nyquist", "bode"]
-    if measurement.technique == "CA" and {"time_s", "current_A"} <= cols:
+    if technique == "CA" and {"time_s", "current_A"} <= cols:
         return [*kinds, "chronoamperometry"]
-    if measurement.technique == "LSV" and {"voltage_V", "current_A"} <= cols:
+    if technique == "LSV" and {"voltage_V", "current_A"} <= cols:
         return [*kinds, "lsv"]
-    if {"time_s", "voltage_V"} <= cols and measurement.technique not in ("PEIS", "GEIS"):
+    if {"time_s", "voltage_V"} <= cols and technique not in ("PEIS", "GEIS"):
         kinds.append("voltage-time")
-    if measurement.technique not in ("PEIS", "GEIS") and "current_A" in cols and "time_s" in cols:
+    if technique not in ("PEIS", "GEIS") and "current_A" in cols and "time_s" in cols:
         kinds.append("capacity-cycle")
     return kinds
 

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from lims.listing import Sorting
+from lims.listing import PresentedRows, Sorting
 from lims.models import Role
 from lims.permissions import has_role
 from lims.plans import generic_plans_for
@@ -25,37 +25,68 @@ from measurements.filters_derived import DerivedPropertyFilter
 from measurements.models import MeasurementSeries, SeriesKind, Technique
 from measurements.views_common import ActiveFilter, active_filters
 
+_DERIVED_SORTS = {
+    "property": "name",
+    "value": "value",
+    "unit": "unit",
+    "temperature": "temperature",
+    "of": ("cell__code", "membrane__code", "pellet__code"),
+    "method": "method_version",
+    "computed": "computed_at",
+}
+
 
 @login_required
-@generic_plans_for("name")  # (team, name, -computed_at, -id) serves any name in the default order
 @require_GET
 def derived_list(request: HttpRequest) -> HttpResponse:
     filterset = DerivedPropertyFilter(request.GET, queryset=sel.derived_properties(request.user))
+    sorting = Sorting(request, _DERIVED_SORTS, "-computed")
+    name = _hot_name(request)
+    if not isinstance(name, bool) and sorting.is_default:
+        # as most people open it, all of it or one property: statements compiled once, count and rows together
+        listing: Any = sel.derived_page_listing(
+            user=request.user, name=name or None, per_page=50, page_text=request.GET.get("page")
+        )
+        return _derived_page(request, filterset, sorting, listing, "")
+    return _derived_list_filtered(request, filterset, sorting)
+
+
+def _hot_name(request: HttpRequest) -> str | None | bool:
+    """The name the page is asked for (None: no name) when that is its only filter, else False."""
+    params = request.GET
+    if any(key not in ("name", "page", "sort") for key in params) or any(
+        len(params.getlist(k)) != 1 for k in params
+    ):
+        return False
+    name = params.get("name")
+    if name is None:
+        return None
+    if not name or name != name.strip() or "\x00" in name:
+        return False  # blank or padded: the form's own reading (DRF's path)
+    return name
+
+
+@generic_plans_for("name")  # (team, name, -computed_at, -id) serves any name in the default order
+def _derived_list_filtered(request: HttpRequest, filterset: Any, sorting: Sorting) -> HttpResponse:
     qs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     text = request.GET.get("q", "").strip()
     if text:
         qs = qs.filter(sel.derived_search_q(text))
-    sorting = Sorting(
-        request,
-        {
-            "property": "name",
-            "value": "value",
-            "unit": "unit",
-            "temperature": "temperature",
-            "of": ("cell__code", "membrane__code", "pellet__code"),
-            "method": "method_version",
-            "computed": "computed_at",
-        },
-        "-computed",
-    )
-    page = Paginator(sorting.apply(qs), 50).get_page(request.GET.get("page"))
+    listing = PresentedRows(sorting.apply(qs).values_list(*sel.DERIVED_PAGE_COLUMNS), sel.derived_page_rows)
+    return _derived_page(request, filterset, sorting, listing, text)
+
+
+def _derived_page(
+    request: HttpRequest, filterset: Any, sorting: Sorting, listing: Any, text: str
+) -> HttpResponse:
+    page = Paginator(listing, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "measurements/derived/list.html",
         {
             "filter": filterset,
             "page": page,
-            "rows": [(r, sel.label_of(r.name), sel.subject_label(r), sel.electrolyte_label(r)) for r in page],
+            "rows": page.object_list,
             "query": sorting.query,
             "sorting": sorting,
             "q": text,

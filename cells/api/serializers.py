@@ -19,11 +19,18 @@ from cells.models import (
     Configuration,
 )
 from cells.services import TRANSITIONS, CellSpec, ComponentSpec, standard_components
-from formulations.models import Electrode, Membrane, Pellet, StockLot
+from formulations.models import Electrode, Membrane, Pellet, StockLot, recipe_version_label
 from lims.api.base import TeamField
 from lims.api.representation import CompiledRepresentation
+from lims.api.rows import RowValue
 from lims.fields import QuantitySerializerField
+from lims.models import user_label
 from lims.permissions import scope_to_teams
+
+
+def _USER_PATHS(relation: str) -> tuple[str, str, str]:  # noqa: N802 - reads as the constant it makes
+    """The columns ``lims.models.user_label`` names a person from, through ``relation``."""
+    return (f"{relation}__username", f"{relation}__first_name", f"{relation}__last_name")
 
 
 @extend_schema_field({"type": "string", "enum": list(CellState.values)}, component_name="CellState")
@@ -97,6 +104,9 @@ class StateChangeSerializer(CompiledRepresentation, serializers.ModelSerializer)
         fields = ["id", "from_state", "to_state", "at", "actor", "reason"]
         read_only_fields = fields
 
+    #: how the hot reads (lims.api.rows) print the fields that are not columns
+    row_values = {"actor": RowValue(_USER_PATHS("actor"), user_label)}
+
 
 class CellSerializer(CompiledRepresentation, serializers.ModelSerializer):
     """A cell as read: composition, electrolyte, state with the transitions allowed from it."""
@@ -153,6 +163,20 @@ class CellSerializer(CompiledRepresentation, serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    #: how the hot reads (lims.api.rows) print the fields that are not columns: the functions the methods call
+    row_values = {
+        "operator": RowValue(_USER_PATHS("operator"), user_label),
+        "electrolyte_recipe": RowValue(
+            (
+                "membrane__batch__recipe_version__recipe__name",
+                "membrane__batch__recipe_version__number",
+            ),
+            recipe_version_label,
+        ),
+        "filler_wt_percent": RowValue(("membrane__filler_fraction",), lambda f: filler_wt_percent(f)),
+        "allowed_transitions": RowValue(("state",), lambda state: allowed_transitions(state)),
+    }
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_electrolyte_recipe(self, cell: Cell) -> str | None:
         if cell.membrane is None:
@@ -161,13 +185,20 @@ class CellSerializer(CompiledRepresentation, serializers.ModelSerializer):
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_filler_wt_percent(self, cell: Cell) -> float | None:
-        if cell.membrane is None or cell.membrane.filler_fraction is None:
-            return None
-        return round(cell.membrane.filler_fraction * 100, 6)
+        return filler_wt_percent(cell.membrane.filler_fraction if cell.membrane is not None else None)
 
     @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/CellState"}})
     def get_allowed_transitions(self, cell: Cell) -> list[str]:
-        return [str(s) for s in TRANSITIONS[CellState(cell.state)]]
+        return allowed_transitions(cell.state)
+
+
+def filler_wt_percent(fraction: float | None) -> float | None:
+    """A membrane's filler fraction (0-1) as the API prints it: wt%, rounded to 6 decimals."""
+    return None if fraction is None else round(fraction * 100, 6)
+
+
+def allowed_transitions(state: str) -> list[str]:
+    return [str(s) for s in TRANSITIONS[CellState(state)]]
 
 
 class CellDetailSerializer(CellSerializer):

@@ -23,19 +23,22 @@ from cells.api.serializers import (
     CellDetailSerializer,
     CellSerializer,
     CellUpdateSerializer,
+    ComponentSerializer,
     DeleteInputSerializer,
     GraphSerializer,
     PostmortemInputSerializer,
     StateChangeInputSerializer,
+    StateChangeSerializer,
 )
 from cells.filters import CellFilter
 from cells.models import Cell
 from lims.api.base import TeamScopedViewSet, resolve_team
 from lims.api.parsers import JSONParser
+from lims.api.rows import HotDetail, HotList, HotReadsMixin, RowPlan
 from lims.permissions import LimsPermission, ScopedQuery
 
 
-class CellViewSet(TeamScopedViewSet):
+class CellViewSet(HotReadsMixin, TeamScopedViewSet):
     """Cells: list and filter, assemble (one or many), edit, change state, post-mortem, provenance."""
 
     queryset = Cell.objects.none()
@@ -46,6 +49,17 @@ class CellViewSet(TeamScopedViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     compiled_detail = ScopedQuery(selectors.cell_api_rows, lambda qs, pk: qs.filter(pk=pk), int)
     compiled_detail_children = selectors.CELL_API_CHILDREN
+    #: a person's GET of the list and of one cell, from rows (lims/api/rows.py)
+    hot_list = HotList(selectors.cell_api_rows, RowPlan(CellSerializer))
+    hot_detail = HotDetail(
+        selectors.cell_api_rows,
+        RowPlan(CellDetailSerializer, children=("components", "state_changes"), extra=("updated_at",)),
+        children={
+            "components": (selectors.api_components, "cell_id", RowPlan(ComponentSerializer)),
+            "state_changes": (selectors.api_state_changes, "cell_id", RowPlan(StateChangeSerializer)),
+        },
+        etag=True,
+    )
 
     def get_queryset(self) -> QuerySet[Cell]:
         if getattr(self, "swagger_fake_view", False):

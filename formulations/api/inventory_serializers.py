@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
+from django.db.models.fields.files import FieldFile
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -17,8 +20,10 @@ from formulations.models import (
     StockTransaction,
     StorageLocation,
     Supplier,
+    location_path_text,
 )
 from lims.api.representation import CompiledRepresentation
+from lims.api.rows import NotHot, RowValue
 from lims.fields import QuantitySerializerField
 
 _QUANTITY_OUT = {
@@ -164,16 +169,68 @@ class StockLotSerializer(CompiledRepresentation, serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    #: how the hot reads (lims.api.rows) print the fields that are not columns: the functions the methods call
+    row_values = {
+        "location_path": RowValue(
+            (
+                "location__name",
+                "location__parent__name",
+                "location__parent__parent__name",
+                "location__parent__parent__parent__name",
+                "location__parent__parent__parent__parent_id",
+            ),
+            lambda *names_and_deeper: _location_path(*names_and_deeper),
+        ),
+        "quantity_on_hand": RowValue(("quantity_on_hand", "quantity_unit"), lambda q, u: _quantity_out(q, u)),
+        "usable": RowValue(("status", "expires_on", "quantity_on_hand"), lambda *v: lot_usable(*v)),
+        "certificate": RowValue(("certificate",), lambda request, name: _file_url(request, name), True),
+    }
+
     @extend_schema_field(_QUANTITY_OUT)
     def get_quantity_on_hand(self, obj: StockLot) -> dict[str, Any]:
-        return {"magnitude": obj.quantity_on_hand, "unit": obj.quantity_unit}
+        return _quantity_out(obj.quantity_on_hand, obj.quantity_unit)
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_usable(self, obj: StockLot) -> bool:
-        from django.utils import timezone
+        return lot_usable(obj.status, obj.expires_on, obj.quantity_on_hand)
 
-        in_date = obj.expires_on is None or obj.expires_on >= timezone.localdate()
-        return obj.status == LotStatus.AVAILABLE and in_date and obj.quantity_on_hand > 0
+
+def _quantity_out(magnitude: float, unit: str) -> dict[str, Any]:
+    return {"magnitude": magnitude, "unit": unit}
+
+
+def lot_usable(status: str, expires_on: datetime.date | None, quantity_on_hand: float) -> bool:
+    """Offered for consumption: available, in date (today, local time), with something left."""
+    in_date = expires_on is None or expires_on >= timezone.localdate()
+    return status == LotStatus.AVAILABLE and in_date and quantity_on_hand > 0
+
+
+def _location_path(*values: Any) -> str | None:
+    """``location.path`` from the names of the location and its three parents as the lot list joins them; a
+    deeper location is left to DRF's path (its names are read one parent at a time there)."""
+    *names, deeper = values
+    if names[0] is None:
+        return None
+    if deeper is not None:
+        raise NotHot
+    up = []
+    for name in names:
+        if name is None:
+            break
+        up.append(name)
+    return location_path_text(up)
+
+
+_CERTIFICATE = StockLot._meta.get_field("certificate")
+
+
+def _file_url(request: Any, name: str | None) -> Any:
+    """The certificate as DRF's FileField prints it (its own code: an absolute URL, or None)."""
+    if not name:
+        return None
+    field: Any = serializers.FileField()
+    field._context = {"request": request}  # what a bound field reads as its context
+    return field.to_representation(FieldFile(None, _CERTIFICATE, name))  # type: ignore[arg-type]
 
 
 class StockLotReceiveSerializer(serializers.Serializer):

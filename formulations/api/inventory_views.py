@@ -27,10 +27,11 @@ from formulations.filters_inventory import (
     StorageLocationFilter,
     SupplierFilter,
 )
-from formulations.models import Chemical, StockLot, StockTransaction, StorageLocation, Supplier
+from formulations.models import Chemical, LotStatus, StockLot, StockTransaction, StorageLocation, Supplier
 from formulations.services import inventory as services
 from lims.api.concurrency import OptimisticConcurrencyMixin
 from lims.api.pagination import NewestFirstCursorPagination
+from lims.api.rows import HotFilter, HotList, HotReadsMixin, RowPlan, one_of
 from lims.errors import DomainError
 from lims.permissions import LimsPermission
 
@@ -120,6 +121,7 @@ class StorageLocationViewSet(OptimisticConcurrencyMixin, viewsets.ModelViewSet):
 
 
 class StockLotViewSet(
+    HotReadsMixin,
     OptimisticConcurrencyMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -134,6 +136,13 @@ class StockLotViewSet(
     queryset = StockLot.objects.none()
     filterset_class = StockLotFilter
     ordering_fields = ["code", "received_on", "expires_on", "quantity_on_hand"]
+    #: a person's GET of the lots (shared inventory: no team scope), by status, from rows (lims/api/rows.py)
+    hot_list = HotList(
+        lambda: selectors.lot_list().order_by("-received_on", "code"),
+        RowPlan(s.StockLotSerializer),
+        filters={"status": HotFilter(str, one_of(LotStatus.values), lambda qs, v: qs.filter(status=v))},
+        team_field=None,
+    )
 
     def get_queryset(self) -> QuerySet[StockLot]:
         return selectors.lot_list().order_by("-received_on", "code")
@@ -305,7 +314,7 @@ class StockLotViewSet(
         )
 
 
-class StockTransactionViewSet(viewsets.ReadOnlyModelViewSet):
+class StockTransactionViewSet(HotReadsMixin, viewsets.ReadOnlyModelViewSet):
     """The ledger: append-only, read-only here, newest first with cursor pagination."""
 
     serializer_class = s.StockTransactionSerializer
@@ -314,6 +323,13 @@ class StockTransactionViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = StockTransactionFilter
     pagination_class = NewestFirstCursorPagination
     ordering_fields: list[str] = []
+    #: a person's GET of the ledger (newest first), from rows, with other teams' draws hidden as below
+    hot_list = HotList(
+        selectors.ledger_rows_for_api,
+        RowPlan(s.StockTransactionSerializer, extra=("for_team_id",)),
+        team_field=None,
+        adjust=lambda rows, requester, plan: selectors.hide_draws_in_rows(rows, requester[1], plan.index),
+    )
 
     def get_queryset(self) -> QuerySet[StockTransaction]:
         return selectors.ledger_rows_for_api()

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.forms.renderers import DjangoTemplates, get_default_renderer
 from django.utils.safestring import mark_safe
 
-from lims.filtering import AnyYesNoSelect
+from lims.filtering import AnyYesNoSelect, lean
 from lims.forms_renderer import FastSelectRenderer
 
 HOSTILE = [
@@ -80,3 +80,47 @@ def test_other_widgets_are_djangos() -> None:
 def test_the_project_uses_it() -> None:
     assert settings.FORM_RENDERER == "lims.forms_renderer.FastSelectRenderer"
     assert isinstance(get_default_renderer(), FastSelectRenderer)
+
+
+@pytest.mark.parametrize(("label", "widget", "value"), _widgets(), ids=[w[0] for w in _widgets()])
+def test_lean_options_are_djangos_options(label: str, widget: forms.Widget, value: Any) -> None:
+    """The filter forms' choice widgets make their options without ``create_option`` (lims.filtering.lean):
+    the same options, the same markup, with either renderer."""
+    import copy
+
+    name, attrs = "f", {"id": "id_f"}
+    lean_widget = copy.deepcopy(widget)
+    lean(lean_widget)
+    assert type(lean_widget) is not type(widget) and isinstance(lean_widget, type(widget))
+    context = widget.get_context(name, value, attrs)["widget"]
+    assert lean_widget.get_context(name, value, attrs)["widget"] == context
+    for renderer in (DjangoTemplates(), FastSelectRenderer()):
+        assert lean_widget.render(name, value, attrs=attrs, renderer=renderer) == widget.render(
+            name, value, attrs=attrs, renderer=renderer
+        )
+
+
+INPUT_VALUES = [None, "", "plain", "a\"b<c>&d'e", 0, 12.5, mark_safe("<b>safe</b>"), ("t", 1), "ünïcode"]
+
+
+@pytest.mark.parametrize(
+    "widget",
+    [
+        forms.TextInput(),
+        forms.TextInput(attrs={"placeholder": 'x"<y>', "required": True, "disabled": False, "size": 4}),
+        forms.NumberInput(attrs={"step": "any"}),
+        forms.DateInput(),
+        forms.EmailInput(),
+        forms.HiddenInput(),
+        forms.SearchInput() if hasattr(forms, "SearchInput") else forms.TextInput(),
+        forms.URLInput(),
+        forms.PasswordInput(render_value=True),
+    ],
+    ids=lambda w: type(w).__name__,
+)
+@pytest.mark.parametrize("value", INPUT_VALUES, ids=repr)
+def test_input_markup_is_djangos(widget: forms.Widget, value: Any) -> None:
+    name, attrs = 'field<"name">', {"id": "id_f&1"}
+    assert widget.render(name, value, attrs=attrs, renderer=FastSelectRenderer()) == widget.render(
+        name, value, attrs=attrs, renderer=DjangoTemplates()
+    )

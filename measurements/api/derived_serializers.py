@@ -11,11 +11,19 @@ from rest_framework import serializers
 from cells.models import Cell
 from lims.api.base import TeamField
 from lims.api.representation import CompiledRepresentation
+from lims.api.rows import RowValue
 from lims.fields import QuantitySerializerField
 from lims.permissions import scope_to_teams
 from measurements import selectors_derived as sel
 from measurements.models import DerivedProperty, Measurement, MeasurementSeries, SeriesKind, SeriesMember
 from measurements.services.derive import SERIES_ROLES
+
+#: a membrane's filler fraction, its batch's, its recipe version's (the first set counts: filler_percent_of)
+_FILLER_PATHS = (
+    "membrane__filler_fraction",
+    "membrane__batch__filler_fraction",
+    "membrane__batch__recipe_version__filler_fraction",
+)
 
 
 class DerivedPropertySerializer(CompiledRepresentation, serializers.ModelSerializer):
@@ -55,6 +63,26 @@ class DerivedPropertySerializer(CompiledRepresentation, serializers.ModelSeriali
             "provenance_url",
         ]
         read_only_fields = fields
+
+    #: how the hot reads (lims.api.rows) print the fields that are not columns: the functions the methods call
+    row_values = {
+        "label": RowValue(("name",), lambda name: sel.label_of(name)),
+        "cell_code": RowValue(("cell__code",), lambda code: code),
+        "electrolyte": RowValue(
+            (
+                "membrane__batch__recipe_version__recipe__name",
+                "membrane__batch__recipe_version__number",
+                *_FILLER_PATHS,
+                "membrane_id",
+                "pellet__code",
+            ),
+            lambda name, number, f1, f2, f3, membrane, pellet: sel.electrolyte_text(
+                name, number, sel.filler_percent_of(f1, f2, f3), membrane, pellet
+            ),
+        ),
+        "filler_wt_percent": RowValue(_FILLER_PATHS, lambda *f: sel.filler_percent_of(*f)),
+        "provenance_url": RowValue(("id",), lambda pk: sel.provenance_url_of(pk)),
+    }
 
     def get_label(self, obj: DerivedProperty) -> str:
         return sel.label_of(obj.name)

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from lims.api.base import TeamScopedViewSet, resolve_team
 from lims.api.filters import DjangoFilterBackend
 from lims.api.pagination import NewestFirstCursorPagination
+from lims.api.rows import HotFilter, HotList, HotReadsMixin, RowPlan, plain_text
 from lims.models import Role
 from lims.permissions import LimsPermission, has_role
 from lims.plans import GenericPlansMixin
@@ -56,7 +57,7 @@ def csv_response(rows: Iterable[list[Any]], filename: str) -> StreamingHttpRespo
     return response
 
 
-class DerivedPropertyViewSet(GenericPlansMixin, viewsets.ReadOnlyModelViewSet):
+class DerivedPropertyViewSet(GenericPlansMixin, HotReadsMixin, viewsets.ReadOnlyModelViewSet):
     """Derived properties of your teams' cells and samples. Filter by name, cell, recipe, filler wt%, temperature."""
 
     # the list (cursor on -id) by name: (team, name, -id) serves any name
@@ -68,6 +69,12 @@ class DerivedPropertyViewSet(GenericPlansMixin, viewsets.ReadOnlyModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = DerivedPropertyFilter
     pagination_class = NewestFirstCursorPagination
+    #: a person's GET of the list, by name, from rows (lims/api/rows.py); on generic plans as above
+    hot_list = HotList(
+        sel.derived_api_rows,
+        RowPlan(DerivedPropertySerializer),
+        filters={"name": HotFilter(str, plain_text, lambda qs, v: qs.filter(name=v))},
+    )
 
     def get_queryset(self) -> QuerySet[DerivedProperty]:
         if getattr(self, "swagger_fake_view", False):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lims.api.base import TeamField
 from lims.api.parsers import JSONField
 from lims.api.representation import CompiledRepresentation
+from lims.api.rows import RowValue, id_url
 from lims.fields import QuantitySerializerField
 from lims.models import ApiToken
 from measurements.models import CycleSummary, Instrument, Measurement, Technique, Upload
@@ -106,11 +106,20 @@ class UploadStatusSerializer(CompiledRepresentation, serializers.ModelSerializer
         ]
         read_only_fields = fields
 
+    #: how the hot reads (lims.api.rows) print the fields that are not columns: the same functions
+    row_values = {
+        "status_url": RowValue(("id",), lambda pk: id_url("upload-detail", pk)),
+        "raw_url": RowValue(("id",), lambda pk: id_url("upload-raw", pk)),
+        "measurement": RowValue(("measurement__id",), lambda pk: pk),
+        "measurement_url": RowValue(("measurement__id",), lambda pk: _measurement_url(pk)),
+        "cell_code": RowValue(("cell__code",), lambda code: code),
+    }
+
     def get_status_url(self, obj: Upload) -> str:
-        return reverse("upload-detail", args=[obj.pk])
+        return id_url("upload-detail", obj.pk)
 
     def get_raw_url(self, obj: Upload) -> str:
-        return reverse("upload-raw", args=[obj.pk])
+        return id_url("upload-raw", obj.pk)
 
     def _measurement(self, obj: Upload) -> Measurement | None:
         try:
@@ -126,11 +135,15 @@ class UploadStatusSerializer(CompiledRepresentation, serializers.ModelSerializer
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_measurement_url(self, obj: Upload) -> str | None:
         m = self._measurement(obj)
-        return reverse("measurement-detail", args=[m.pk]) if m is not None else None
+        return _measurement_url(m.pk if m is not None else None)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_cell_code(self, obj: Upload) -> str | None:
         return obj.cell.code if obj.cell_id and obj.cell is not None else None
+
+
+def _measurement_url(pk: int | None) -> str | None:
+    return id_url("measurement-detail", pk) if pk is not None else None
 
 
 class InstrumentTokenSerializer(serializers.ModelSerializer):
@@ -221,23 +234,34 @@ class MeasurementSerializer(CompiledRepresentation, serializers.ModelSerializer)
         ]
         read_only_fields = fields
 
+    #: how the hot reads (lims.api.rows) print the fields that are not columns: the functions the methods call
+    row_values = {
+        "cell_code": RowValue(("cell__code",), lambda code: code),
+        "links": RowValue(("id", "columns", "technique"), lambda *v: measurement_links(*v)),
+    }
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_cell_code(self, obj: Measurement) -> str | None:
         return obj.cell.code if obj.cell_id and obj.cell is not None else None
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_links(self, obj: Measurement) -> dict[str, str]:
-        from measurements.selectors_ingest import figure_kinds
+        return measurement_links(obj.pk, obj.columns, obj.technique)
 
-        links = {
-            "data": reverse("measurement-data", args=[obj.pk]),
-            "csv": reverse("measurement-data-csv", args=[obj.pk]),
-            "parquet": reverse("measurement-data-parquet", args=[obj.pk]),
-            "cycles": reverse("measurement-cycles", args=[obj.pk]),
-        }
-        for kind in figure_kinds(obj):
-            links[f"figure:{kind}"] = reverse("measurement-figure", args=[obj.pk, kind])
-        return links
+
+def measurement_links(pk: int, columns: Any, technique: str) -> dict[str, str]:
+    """A measurement's data and figure URLs, by what its columns and technique allow."""
+    from measurements.selectors_ingest import figure_kinds_of
+
+    links = {
+        "data": id_url("measurement-data", pk),
+        "csv": id_url("measurement-data-csv", pk),
+        "parquet": id_url("measurement-data-parquet", pk),
+        "cycles": id_url("measurement-cycles", pk),
+    }
+    for kind in figure_kinds_of(columns, technique):
+        links[f"figure:{kind}"] = id_url("measurement-figure", pk, kind)
+    return links
 
 
 class MeasurementListSerializer(MeasurementSerializer):

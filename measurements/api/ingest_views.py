@@ -27,6 +27,7 @@ from lims.api.base import CompiledDetailMixin, resolve_team
 from lims.api.concurrency import OptimisticConcurrencyMixin
 from lims.api.filters import DjangoFilterBackend, OrderingFilter
 from lims.api.parsers import JSONParser
+from lims.api.rows import HotDetail, HotFilter, HotList, HotReadsMixin, RowPlan, plain_int
 from lims.models import ApiToken, Role
 from lims.permissions import LimsPermission, ScopedQuery, has_role, is_instrument_token
 from measurements import selectors_ingest as selectors
@@ -77,6 +78,7 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
 
 class UploadViewSet(
+    HotReadsMixin,
     CompiledDetailMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -97,6 +99,8 @@ class UploadViewSet(
     ordering_fields = ["created_at", "size_bytes", "stage"]
     #: the status instruments poll after every file (a researcher's; instrument tokens take DRF's path)
     compiled_detail = ScopedQuery(selectors.upload_status_rows, lambda qs, pk: qs.filter(pk=pk), int)
+    #: a person's GET of the status, from one row (lims/api/rows.py)
+    hot_detail = HotDetail(selectors.upload_status_rows, RowPlan(UploadStatusSerializer))
 
     @property
     def allow_instrument_token(self) -> bool:  # type: ignore[override]
@@ -279,7 +283,7 @@ def _wants_fit(request: Request) -> bool:
     return str(request.query_params.get("fit", "")).lower() in ("1", "true", "yes")
 
 
-class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
+class MeasurementViewSet(HotReadsMixin, viewsets.ReadOnlyModelViewSet):
     """Parsed measurements of your teams: metadata, cycle summaries, data (downsampled, CSV, Parquet), figures."""
 
     permission_classes = [LimsPermission]
@@ -287,6 +291,12 @@ class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = MeasurementFilter
     ordering_fields = ["created_at", "started_at", "temperature", "row_count"]
+    #: a person's GET of the list, of a cell's measurements, from rows (lims/api/rows.py)
+    hot_list = HotList(
+        selectors.measurement_api_rows,
+        RowPlan(MeasurementListSerializer),
+        filters={"cell": HotFilter(int, plain_int, lambda qs, v: qs.filter(cell_id=v))},
+    )
 
     def get_queryset(self) -> QuerySet[Measurement]:
         if getattr(self, "swagger_fake_view", False):

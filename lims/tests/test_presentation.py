@@ -1,0 +1,54 @@
+"""The texts list pages make for their rows (lims/presentation.py) are what the template expressions they stand
+for write: the date to the minute in local time, ``widthratio``, ``floatformat``, a choice's label."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from typing import Any
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone
+
+from lims.presentation import choice_label, fixed, labels, minute_text, percent_text
+
+
+def _render(source: str, **context: Any) -> str:
+    return Template(source).render(Context(context))
+
+
+MOMENTS = [
+    datetime.datetime(2026, 12, 6, 0, 8, 32, 998240, tzinfo=datetime.UTC),
+    datetime.datetime(2026, 3, 29, 0, 59, tzinfo=datetime.UTC),  # the hour Europe moves its clocks
+    datetime.datetime(999, 1, 2, 3, 4, tzinfo=datetime.UTC),  # a year of three digits: Django pads it
+    datetime.datetime(2026, 7, 1, 23, 30),  # naive: printed as it is
+]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns"])
+@pytest.mark.parametrize("moment", MOMENTS, ids=str)
+def test_minute_text_is_the_date_filter_in_local_time(zone: str, moment: datetime.datetime) -> None:
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        expected = _render('{{ v|date:"Y-m-d H:i" }}', v=moment)
+        assert minute_text(moment) == expected
+    assert minute_text(None) == ""
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.2, 0.125, 0.135, 0.005, 0.015, 0.6, 1.0, 0.33333, 2.5e-7])
+def test_percent_text_is_widthratio_of_the_fraction(fraction: float) -> None:
+    assert percent_text(fraction) == _render("{% widthratio f 1 100 %}", f=fraction)
+    assert percent_text(None) is None
+
+
+@pytest.mark.parametrize("value", [1.13, 0.0, 2.5e-5, 1234567.891, -3.14159, 7])
+@pytest.mark.parametrize("digits", [0, 3, 4, 5, -1])
+def test_fixed_is_floatformat(value: float, digits: int) -> None:
+    assert fixed(value, digits) == _render(f'{{{{ v|floatformat:"{digits}" }}}}', v=value)
+
+
+def test_choice_label_is_get_display_and_falls_back_to_the_value() -> None:
+    table = labels([("on_test", "On test"), ("done", "Done <b>")])
+    assert choice_label(table, "on_test") == "On test"
+    assert choice_label(table, "done") == "Done <b>"  # escaped by the template that prints it, not here
+    assert choice_label(table, "unknown") == "unknown"

@@ -1,0 +1,176 @@
+"""The list pages that print rows (issue 10) write the markup they wrote from model instances.
+
+The cell list and derived-property pages read their rows as columns (``values_list``) and make each row's texts
+in Python (``cells.selectors.cell_page_rows``, ``measurements.selectors_derived.derived_page_rows``); their
+templates print those texts. Here each page's row markup, taken from its template as it is now and fed those
+rows, is compared with the row markup the page had when it printed model instances (kept below, verbatim, as the
+oracle: the template calls ``get_configuration_display``, ``str()`` of the recipe version and of the person, the
+``date``, ``floatformat`` and ``widthratio`` filters, ``derived_value``...), on a generated lab with hostile
+texts in it, in a time zone with an offset, for every row.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.template import Context, Template
+from django.utils import timezone
+
+from cells import selectors as cell_selectors
+from cells.models import Cell
+from lims.management.commands.generate_lab import Counts, generate_lab
+from measurements import selectors_derived as derived_selectors
+from measurements.models import DerivedProperty
+
+pytestmark = [pytest.mark.django_db]
+
+TEMPLATES = Path(settings.BASE_DIR) / "templates"
+
+#: the cell list page's rows as they were written from Cell instances (templates/cells/cell_list.html)
+OLD_CELL_ROW = """{% for cell in page %}
+    <tr>
+      <td><a href="{% url 'cells:cell-detail' cell.pk %}">{{ cell.code }}</a></td>
+      <td>{{ cell.get_configuration_display }}</td>
+      <td class="hide-narrow">{{ cell.get_cell_format_display }}{% if cell.format_detail %} {{ cell.format_detail }}{% endif %}</td>
+      <td>{% if cell.membrane %}{{ cell.membrane.code }}{% else %}{{ cell.pellet.code }} (pellet){% endif %}</td>
+      <td>{% if cell.membrane %}{{ cell.membrane.batch.recipe_version }}{% else %}<span class="muted">—</span>{% endif %}</td>
+      <td class="num">{% if cell.membrane.filler_fraction is not None %}{% widthratio cell.membrane.filler_fraction 1 100 %}{% else %}<span class="muted">—</span>{% endif %}</td>
+      <td class="num">{{ cell.active_area|floatformat:3 }}</td>
+      <td><span class="badge {{ cell.state }}">{{ cell.get_state_display }}</span></td>
+      <td>{{ cell.assembled_at|date:"Y-m-d H:i" }}</td>
+      <td class="hide-narrow">{{ cell.operator }}</td>
+      <td class="hide-narrow">{{ cell.team }}</td>
+    </tr>
+  {% endfor %}"""
+
+#: the derived-property page's rows as they were written from DerivedProperty instances
+OLD_DERIVED_ROW = """{% load derived_values %}{% for row, label, subject, electrolyte in rows %}
+  <tr>
+    <td><a href="{% url 'measurements:derived-detail' row.pk %}">{{ label }}</a></td>
+    <td class="num">{{ row|derived_value }}</td>
+    <td>{{ row.unit }}</td>
+    <td class="num">{{ row|derived_uncertainty }}</td>
+    <td class="num">{% if row.temperature is not None %}{{ row.temperature|floatformat:"-1" }}{% endif %}</td>
+    <td>{% if row.series_id %}<a href="{% url 'measurements:series-detail' row.series_id %}">{{ subject }}</a>{% else %}{{ subject }}{% endif %}</td>
+    <td class="hide-narrow">{{ electrolyte }}</td>
+    <td class="hide-narrow"><span title="{{ row.method }}">{{ row.method_version }}</span></td>
+    <td>{{ row.computed_at|date:"Y-m-d H:i" }}</td>
+  </tr>
+  {% endfor %}"""
+
+
+def _loop_of(template_path: str, start: str, end: str) -> str:
+    """The row loop of a page's template as it is now: from ``start`` up to ``end`` (the ``{% empty %}`` or
+    ``{% endfor %}`` that closes it), closed with ``{% endfor %}``."""
+    source = (TEMPLATES / template_path).read_text()
+    body = source[source.index(start) : source.index(end, source.index(start))]
+    return body + "{% endfor %}"
+
+
+def _hostile(lab_cells: list[Cell]) -> None:
+    """Texts a page must escape, in the fields the rows print."""
+    for i, cell in enumerate(lab_cells[:6]):
+        cell.format_detail = ['<b>"x"</b>', "a & b", "it's", "", "ünï", "\u2028"][i]
+        cell.save(update_fields=["format_detail"])
+
+
+def _odd_properties(team: Any, researcher: Any) -> None:
+    """Derived properties the generator does not make: of a series, of a pellet alone, of a subject only, without
+    a temperature or an uncertainty, with a value too small or too large for plain notation, hostile texts."""
+    from formulations.models import Pellet
+    from measurements.models import MeasurementSeries, SeriesKind
+
+    cell = Cell.objects.filter(team=team).order_by("id").first()
+    pellet = Pellet.objects.filter(team=team).order_by("id").first()
+    series = MeasurementSeries.objects.create(
+        team=team, name='Arrhenius <"A">', kind=SeriesKind.values[0], cell=cell, created_by=researcher
+    )
+    common = {"team": team, "unit": "S/cm", "method": 'fit <"x"> & y', "method_version": "v1"}
+    DerivedProperty.objects.create(
+        **common,
+        subject_key=f"series:{series.pk}",
+        name="activation_energy",
+        value=0.3311,
+        uncertainty=0.0052,
+        series=series,
+        cell=cell,
+        temperature=None,
+    )
+    DerivedProperty.objects.create(
+        **common,
+        subject_key=f"pellet:{pellet.pk}",
+        name="ionic_conductivity",
+        value=2.5e-7,
+        uncertainty=None,
+        pellet=pellet,
+        temperature=-20.5,
+    )
+    DerivedProperty.objects.create(
+        **common,
+        subject_key="free:1",
+        name="made_up_name",
+        value=123456789012.0,
+        uncertainty=4.4e9,
+        temperature=25.0,
+    )
+
+
+@pytest.fixture
+def lab(team: Any, researcher: Any) -> Any:
+    generate_lab(Counts.uniform(12), seed=5, tag="pr", teams=[team], members=[researcher])
+    _hostile(list(Cell.objects.filter(team=team).order_by("id")))
+    _odd_properties(team, researcher)
+    return team
+
+
+def test_the_cell_list_rows_are_the_markup_the_page_wrote_from_cells(lab: Any) -> None:
+    new = Template(_loop_of("cells/cell_list.html", "{% for cell in page %}", "{% empty %}"))
+    old = Template(OLD_CELL_ROW)
+    cells = list(
+        Cell.objects.filter(team=lab)
+        .select_related("team", "operator", "membrane__batch__recipe_version__recipe", "pellet")
+        .order_by("id")
+    )
+    assert any(c.membrane_id for c in cells) and any(c.pellet_id for c in cells)
+    columns = list(
+        Cell.objects.filter(team=lab).order_by("id").values_list(*cell_selectors.CELL_PAGE_COLUMNS)
+    )
+    for zone in ("UTC", "Asia/Kolkata"):
+        with timezone.override(zoneinfo.ZoneInfo(zone)):  # the texts are made in the request's time zone
+            expected = old.render(Context({"page": cells}))
+            got = new.render(Context({"page": cell_selectors.cell_page_rows(columns)}))
+        assert got == expected
+    assert re.search(r"&lt;b&gt;&quot;x&quot;&lt;/b&gt;", got)  # the hostile text is escaped once
+
+
+def test_the_derived_property_rows_are_the_markup_the_page_wrote_from_properties(lab: Any) -> None:
+    new = Template(_loop_of("measurements/derived/list.html", "{% for row in rows %}", "{% endfor %}"))
+    old = Template(OLD_DERIVED_ROW)
+    props = list(derived_selectors._derived_rows().filter(team=lab).order_by("id"))
+    assert (
+        len(props) >= 12 and any(p.membrane_id for p in props) and any(p.temperature is None for p in props)
+    )
+    instances = [
+        (
+            r,
+            derived_selectors.label_of(r.name),
+            derived_selectors.subject_label(r),
+            derived_selectors.electrolyte_label(r),
+        )
+        for r in props
+    ]
+    columns = list(
+        DerivedProperty.objects.filter(team=lab)
+        .order_by("id")
+        .values_list(*derived_selectors.DERIVED_PAGE_COLUMNS)
+    )
+    for zone in ("UTC", "America/St_Johns"):
+        with timezone.override(zoneinfo.ZoneInfo(zone)):
+            expected = old.render(Context({"rows": instances}))
+            got = new.render(Context({"rows": derived_selectors.derived_page_rows(columns)}))
+        assert got == expected
