@@ -528,29 +528,96 @@ def _measurements_model(name: str) -> Any:
 
 #: the queries of ``provenance_up``, compiled once per process (lims/compiled.py): the same querysets as before,
 #: by ``__any`` instead of ``__in``
+#: what the graph's nodes and edges read of each kind (the node helpers above and the walk below): the walk reads
+#: those columns only (whole rows were ~190 columns of timestamps and notes for a cell's dozen records)
+_MEASUREMENT_COLUMNS = ("id", "team_id", "technique", "temperature", "cell_id", "membrane_id", "pellet_id")
 _UP: dict[str, CompiledByIds[Any]] = {
-    "derived": CompiledByIds(lambda: _measurements_model("DerivedProperty").objects.all()),
-    "series": CompiledByIds(lambda: _measurements_model("MeasurementSeries").objects.all()),
+    "derived": CompiledByIds(
+        lambda: _measurements_model("DerivedProperty").objects.only(
+            "id",
+            "team_id",
+            "name",
+            "value",
+            "unit",
+            "method",
+            "measurement_id",
+            "series_id",
+            "cell_id",
+            "membrane_id",
+            "pellet_id",
+        )
+    ),
+    "series": CompiledByIds(
+        lambda: _measurements_model("MeasurementSeries").objects.only(
+            "id", "team_id", "name", "kind", "cell_id"
+        )
+    ),
     "series_members": CompiledByIds(
         lambda: _measurements_model("SeriesMember").objects.only("series_id", "measurement_id"),
         field="series_id",
         team_field=None,
     ),
-    "measurement": CompiledByIds(lambda: _measurements_model("Measurement").objects.all()),
-    "cell": CompiledByIds(lambda: Cell.objects.all()),
+    "measurement": CompiledByIds(
+        lambda: _measurements_model("Measurement").objects.only(*_MEASUREMENT_COLUMNS)
+    ),
+    "cell": CompiledByIds(
+        lambda: Cell.objects.only(
+            "id", "team_id", "code", "configuration", "state", "membrane_id", "pellet_id", "cathode_id"
+        )
+    ),
     "cell_components": CompiledByIds(
         lambda: CellComponent.objects.only("cell_id", "kind", "lot_id", "electrode_id"),
         field="cell_id",
         team_field=None,
     ),
-    "electrode": CompiledByIds(lambda: Electrode.objects.all()),
-    "membrane": CompiledByIds(lambda: Membrane.objects.all()),
-    "pellet": CompiledByIds(lambda: Pellet.objects.all()),
-    "batch": CompiledByIds(lambda: Batch.objects.select_related("recipe_version__recipe")),
+    "electrode": CompiledByIds(
+        lambda: Electrode.objects.only(
+            "id", "team_id", "code", "active_mass", "active_lot_id", "conductive_lot_id", "binder_lot_id"
+        )
+    ),
+    "membrane": CompiledByIds(
+        lambda: Membrane.objects.only(
+            "id",
+            "team_id",
+            "code",
+            "thickness_measured",
+            "thickness_from_mass",
+            "filler_fraction",
+            "batch_id",
+        )
+    ),
+    "pellet": CompiledByIds(
+        lambda: Pellet.objects.only("id", "team_id", "code", "final_thickness", "lot_id")
+    ),
+    "batch": CompiledByIds(
+        lambda: Batch.objects.select_related("recipe_version__recipe").only(
+            "id",
+            "team_id",
+            "code",
+            "status",
+            "recipe_version__id",
+            "recipe_version__number",
+            "recipe_version__filler_fraction",
+            "recipe_version__recipe__id",
+            "recipe_version__recipe__name",
+        )
+    ),
     "batch_components": CompiledByIds(
         lambda: BatchComponent.objects.only("batch_id", "lot_id"), field="batch_id", team_field=None
     ),
-    "lot": CompiledByIds(lambda: StockLot.objects.select_related("chemical", "supplier"), team_field=None),
+    "lot": CompiledByIds(
+        lambda: StockLot.objects.select_related("chemical", "supplier").only(
+            "id",
+            "code",
+            "supplier_lot_number",
+            "chemical__id",
+            "chemical__name",
+            "chemical__abbreviation",
+            "supplier__id",
+            "supplier__name",
+        ),
+        team_field=None,
+    ),
 }
 
 

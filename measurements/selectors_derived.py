@@ -935,8 +935,25 @@ def headline_order(rows: list[DerivedProperty]) -> list[DerivedProperty]:
     return sorted(rows, key=lambda r: rank[r.name])
 
 
+def headline_rows() -> QuerySet[DerivedProperty]:
+    """What the cell page shows of a headline property: its name, value, uncertainty, unit, temperature and what it
+    was computed from (not the nine joined records of ``derived_properties``)."""
+    return DerivedProperty.objects.only(
+        "id",
+        "team_id",
+        "cell_id",
+        "name",
+        "value",
+        "uncertainty",
+        "unit",
+        "temperature",
+        "series_id",
+        "measurement_id",
+    )
+
+
 _HEADLINE: ScopedQuery[DerivedProperty] = ScopedQuery(
-    _derived_rows,
+    headline_rows,
     lambda qs, cell_id: qs.filter(cell_id=cell_id, name__in=HEADLINE_NAMES).order_by(
         "temperature", "measurement_id", "id"
     ),

@@ -67,13 +67,31 @@ def _measurement_rows() -> QuerySet[Measurement]:
     return without_bookkeeping(qs, "cell", "membrane", "pellet", "upload")
 
 
+def cell_page_measurement_rows() -> QuerySet[Measurement]:
+    """What the cell page lists of a measurement: its technique, temperature and file name (not the joined cell,
+    membrane and pellet rows of ``measurements_for``)."""
+    return Measurement.objects.select_related("upload").only(
+        "id",
+        "team_id",
+        "cell_id",
+        "technique",
+        "temperature",
+        "created_at",
+        "upload__id",
+        "upload__original_name",
+    )
+
+
 _OF_CELL: ScopedQuery[Measurement] = ScopedQuery(
-    _measurement_rows, lambda qs, cell_id: qs.filter(cell_id=cell_id).order_by("-created_at")[:50], int
+    cell_page_measurement_rows,
+    lambda qs, cell_id: qs.filter(cell_id=cell_id).order_by("-created_at")[:50],
+    int,
 )
 
 
 def latest_measurements_of_cell(user: Any, cell_id: int) -> list[Measurement]:
-    """The cell page's list: ``measurements_for(user).filter(cell=...)``, newest first, at most 50 (compiled)."""
+    """The cell page's list: the user's measurements of the cell (``cell_page_measurement_rows``), newest first,
+    at most 50 (compiled)."""
     return _OF_CELL.all(user, cell_id)
 
 

@@ -17,8 +17,12 @@ from django.urls import reverse
 
 from cells import selectors
 from cells.models import Cell
-from measurements.selectors_derived import HEADLINE_NAMES, cell_headline, derived_properties
-from measurements.selectors_ingest import latest_measurements_of_cell, measurements_for
+from lims.permissions import scope_to_teams
+from measurements.selectors_derived import HEADLINE_NAMES, cell_headline, headline_rows
+from measurements.selectors_ingest import (
+    cell_page_measurement_rows,
+    latest_measurements_of_cell,
+)
 from tests.conftest import MIXED, OUTSIDER, RESEARCHER, STAFF, VIEWER
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -71,13 +75,17 @@ def test_the_cell_pages_other_reads_are_those_of_their_querysets(world: Any) -> 
     for kind, person in _people(world):
         rank = {name: k for k, name in enumerate(HEADLINE_NAMES)}
         headline = sorted(
-            derived_properties(person)
+            scope_to_teams(headline_rows(), person)
             .filter(cell_id=cell.pk, name__in=HEADLINE_NAMES)
             .order_by("temperature", "measurement_id", "id"),
             key=lambda r: rank[r.name],
         )
         assert [dump(r) for r in cell_headline(person, cell.pk)] == [dump(r) for r in headline], kind
-        measurements = list(measurements_for(person).filter(cell=cell).order_by("-created_at")[:50])
+        measurements = list(
+            scope_to_teams(cell_page_measurement_rows(), person)
+            .filter(cell=cell)
+            .order_by("-created_at")[:50]
+        )
         got = latest_measurements_of_cell(person, cell.pk)
         assert [dump(m) for m in got] == [dump(m) for m in measurements], kind
         shown["headline"] += len(headline)
