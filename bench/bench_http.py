@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,12 +63,13 @@ class Endpoint:
 def endpoints(v: dict[str, Any]) -> list[Endpoint]:
     """The ten most used reads, with the SQL a hand-written service would run to return the same rows."""
     team, cell, upload = v["team"], v["cell"], v["upload"]
-    p = {"team": team, "cell": cell, "upload": upload}
+    p = {"team": team, "cell": cell, "upload": upload, "user": v["user"], "headline": v["headline"]}
     cell_cols = """
         c.id, c.code, c.team_id, c.configuration, c.cell_format, c.format_detail, c.membrane_id,
         m.code AS membrane_code, c.pellet_id, p.code AS pellet_code, c.cathode_id, e.code AS cathode_code,
         r.name || ' v' || rv.number AS electrolyte_recipe, m.filler_fraction * 100 AS filler_wt_percent,
-        c.active_area, c.area_override, c.stack_pressure, c.assembled_at, u.username AS operator, c.glovebox_o2,
+        c.active_area, c.area_override, c.stack_pressure, c.assembled_at, u.username AS operator,
+        u.first_name AS operator_first_name, u.last_name AS operator_last_name, t.name AS team_name, c.glovebox_o2,
         c.glovebox_h2o, c.state, c.state_changed_at, c.notes, c.postmortem_notes, c.dendrites_observed,
         c.delamination_observed, c.version"""
     cell_from = """
@@ -78,7 +80,8 @@ def endpoints(v: dict[str, Any]) -> list[Endpoint]:
         LEFT JOIN formulations_recipe r ON r.id = rv.recipe_id
         LEFT JOIN formulations_pellet p ON p.id = c.pellet_id
         LEFT JOIN formulations_electrode e ON e.id = c.cathode_id
-        JOIN lims_user u ON u.id = c.operator_id"""
+        JOIN lims_user u ON u.id = c.operator_id
+        JOIN lims_team t ON t.id = c.team_id"""
     cell_page = [
         {"key": "count", "sql": "SELECT count(*) AS n FROM cells_cell WHERE team_id = %(team)s", "one": True},
         {
@@ -113,8 +116,10 @@ def endpoints(v: dict[str, Any]) -> list[Endpoint]:
         LEFT JOIN cells_cell c ON c.id = ms.cell_id"""
     derived_cols = """
         d.id, d.subject_key, d.name, d.value, d.unit, d.uncertainty, d.method, d.method_version, d.temperature,
-        d.measurement_id, ms.technique, d.cell_id, c.code AS cell_code, d.membrane_id, m.code AS membrane_code,
-        r.name AS recipe, d.pellet_id, d.computed_at"""
+        d.measurement_id, ms.technique, d.series_id, se.name AS series_name, d.cell_id,
+        c.code AS cell_code, d.membrane_id, m.code AS membrane_code, r.name AS recipe, rv.number AS version,
+        m.filler_fraction, b.filler_fraction AS batch_filler_fraction, rv.filler_fraction AS version_filler_fraction,
+        d.pellet_id, p.code AS pellet_code, d.computed_at"""
     derived_from = """
         FROM measurements_derivedproperty d
         LEFT JOIN measurements_measurement ms ON ms.id = d.measurement_id
@@ -122,21 +127,70 @@ def endpoints(v: dict[str, Any]) -> list[Endpoint]:
         LEFT JOIN formulations_membrane m ON m.id = d.membrane_id
         LEFT JOIN formulations_batch b ON b.id = m.batch_id
         LEFT JOIN formulations_recipeversion rv ON rv.id = b.recipe_version_id
-        LEFT JOIN formulations_recipe r ON r.id = rv.recipe_id"""
+        LEFT JOIN formulations_recipe r ON r.id = rv.recipe_id
+        LEFT JOIN formulations_pellet p ON p.id = d.pellet_id
+        LEFT JOIN measurements_measurementseries se ON se.id = d.series_id"""
+    # the API also prints the JSON of how a property was computed
+    derived_api_cols = derived_cols + ", d.parameters, d.inputs"
     lot_sql = """
         SELECT l.id, l.code, l.chemical_id, ch.name AS chemical, ch.abbreviation, l.supplier_id,
         s.name AS supplier, l.supplier_lot_number, l.purity, l.received_on, l.opened_on, l.expires_on,
-        l.location_id, loc.name AS location, l.quantity_unit, l.quantity_on_hand, l.water_content, l.status
+        l.location_id, loc.name AS location, loc1.name AS location_parent, loc2.name AS location_grandparent,
+        loc3.name AS location_great_grandparent, l.container_count, l.quantity_unit, l.quantity_on_hand,
+        l.water_content, l.status, l.notes, l.certificate, l.created_at, l.updated_at
         FROM formulations_stocklot l JOIN formulations_chemical ch ON ch.id = l.chemical_id
         LEFT JOIN formulations_supplier s ON s.id = l.supplier_id
         LEFT JOIN formulations_storagelocation loc ON loc.id = l.location_id
+        LEFT JOIN formulations_storagelocation loc1 ON loc1.id = loc.parent_id
+        LEFT JOIN formulations_storagelocation loc2 ON loc2.id = loc1.parent_id
+        LEFT JOIN formulations_storagelocation loc3 ON loc3.id = loc2.parent_id
         WHERE l.status = 'available' ORDER BY l.received_on DESC, l.code LIMIT 50"""
+    # the ledger prints the lot's code and unit and who acted; a draw for another team's record is blanked by
+    # its team (for_team_id), as the LIMS does
     ledger_sql = """
-        SELECT t.id, t.lot_id, l.code AS lot_code, ch.name AS chemical, t.kind, t.quantity, t.entered_as,
-        t.balance_after, u.username AS actor, t.created_at, t.reason, t.batch_id, t.purpose
+        SELECT t.id, t.lot_id, l.code AS lot_code, l.quantity_unit AS unit, t.kind, t.quantity, t.entered_as,
+        t.balance_after, t.actor_id, u.username AS actor, t.created_at, t.reason, t.purpose, t.batch_id,
+        t.override_by_id, o.username AS override_by, t.for_team_id
         FROM formulations_stocktransaction t JOIN formulations_stocklot l ON l.id = t.lot_id
-        JOIN formulations_chemical ch ON ch.id = l.chemical_id LEFT JOIN lims_user u ON u.id = t.actor_id
+        LEFT JOIN lims_user u ON u.id = t.actor_id LEFT JOIN lims_user o ON o.id = t.override_by_id
         ORDER BY t.id DESC LIMIT 100"""
+    choice_lists = [
+        {
+            "key": "recipes",
+            "sql": "SELECT id, name FROM formulations_recipe WHERE team_id = %(team)s ORDER BY name",
+        },
+        {
+            "key": "versions",
+            "sql": "SELECT rv.id, r.name, rv.number FROM formulations_recipeversion rv "
+            "JOIN formulations_recipe r ON r.id = rv.recipe_id WHERE r.team_id = %(team)s ORDER BY r.name, rv.number",
+        },
+        {
+            "key": "teams",
+            "sql": "SELECT t.id, t.name FROM lims_team t JOIN lims_membership ms ON ms.team_id = t.id "
+            "WHERE ms.user_id = %(user)s ORDER BY t.name",
+        },
+    ]
+    lineage_cols = """
+        m.thickness_from_mass, m.thickness_measured, b.id AS batch_id, b.code AS batch_code, b.status AS batch_status,
+        rv.id AS version_id, rv.filler_fraction AS version_filler_fraction, r.id AS recipe_id,
+        p.final_thickness, p.lot_id AS pellet_lot_id, e.active_mass, e.active_lot_id, e.conductive_lot_id,
+        e.binder_lot_id, t.name AS team"""
+    lineage_lots_sql = """
+        SELECT l.id, l.code, l.supplier_lot_number, ch.id AS chemical_id, ch.name AS chemical, ch.abbreviation,
+        s.id AS supplier_id, s.name AS supplier
+        FROM formulations_stocklot l JOIN formulations_chemical ch ON ch.id = l.chemical_id
+        LEFT JOIN formulations_supplier s ON s.id = l.supplier_id
+        WHERE l.id IN (
+            SELECT bc.lot_id FROM formulations_batchcomponent bc
+            JOIN formulations_membrane m ON m.batch_id = bc.batch_id JOIN cells_cell c ON c.membrane_id = m.id
+            WHERE c.id = %(cell)s
+            UNION SELECT cc.lot_id FROM cells_cellcomponent cc WHERE cc.cell_id = %(cell)s
+            UNION SELECT p.lot_id FROM formulations_pellet p JOIN cells_cell c ON c.pellet_id = p.id
+            WHERE c.id = %(cell)s
+            UNION SELECT unnest(ARRAY[e.active_lot_id, e.conductive_lot_id, e.binder_lot_id])
+            FROM formulations_electrode e WHERE e.id IN (
+                SELECT cathode_id FROM cells_cell WHERE id = %(cell)s
+                UNION SELECT electrode_id FROM cells_cellcomponent WHERE cell_id = %(cell)s))"""
     out = [
         Endpoint("API cell list", "/api/v1/cells/", "api", cell_page),
         Endpoint("API cell detail", f"/api/v1/cells/{cell}/", "api", cell_one),
@@ -184,7 +238,7 @@ def endpoints(v: dict[str, Any]) -> list[Endpoint]:
             [
                 {
                     "key": "results",
-                    "sql": f"SELECT {derived_cols} {derived_from} "
+                    "sql": f"SELECT {derived_api_cols} {derived_from} "
                     "WHERE d.team_id = %(team)s AND d.name = 'ionic_conductivity' ORDER BY d.id DESC LIMIT 100",
                 }
             ],
@@ -205,24 +259,60 @@ def endpoints(v: dict[str, Any]) -> list[Endpoint]:
                 }
             ],
         ),
-        Endpoint("page cell list", "/cells/", "page", cell_page),
+        # the page also draws its filter form, whose choice lists are rows of the team: its recipes, their
+        # versions and the user's teams
+        Endpoint("page cell list", "/cells/", "page", cell_page + choice_lists),
         Endpoint(
             "page cell detail",
             f"/cells/{cell}/",
             "page",
-            cell_one
-            + [
+            [
+                # the cell with its electrolyte's chain (membrane, batch, recipe version, recipe), pellet and cathode
+                {
+                    "key": "cell",
+                    "sql": f"SELECT {cell_cols}, {lineage_cols} {cell_from} WHERE c.id = %(cell)s",
+                    "one": True,
+                },
+                {
+                    "key": "components",  # the page names an electrode's active material too
+                    "sql": "SELECT cc.id, cc.kind, cc.position, cc.lot_id, l.code AS lot_code, ch.name AS chemical, "
+                    "cc.electrode_id, el.code AS electrode_code, ach.name AS electrode_chemical, cc.area, cc.mass_used "
+                    "FROM cells_cellcomponent cc LEFT JOIN formulations_stocklot l ON l.id = cc.lot_id "
+                    "LEFT JOIN formulations_chemical ch ON ch.id = l.chemical_id "
+                    "LEFT JOIN formulations_electrode el ON el.id = cc.electrode_id "
+                    "LEFT JOIN formulations_stocklot al ON al.id = el.active_lot_id "
+                    "LEFT JOIN formulations_chemical ach ON ach.id = al.chemical_id "
+                    "WHERE cc.cell_id = %(cell)s ORDER BY cc.id",
+                },
+                {
+                    "key": "state_changes",  # and the person by name
+                    "sql": "SELECT s.id, s.from_state, s.to_state, s.at, u.username AS actor, u.first_name, "
+                    "u.last_name, s.reason FROM cells_cellstatechange s LEFT JOIN lims_user u ON u.id = s.actor_id "
+                    "WHERE s.cell_id = %(cell)s ORDER BY s.at, s.id",
+                },
                 {
                     "key": "measurements",
                     "sql": f"SELECT {measurement_cols} {measurement_from} "
                     "WHERE ms.team_id = %(team)s AND ms.cell_id = %(cell)s ORDER BY ms.created_at DESC LIMIT 50",
                 },
                 {
-                    "key": "results",
-                    "sql": "SELECT DISTINCT ON (name) name, value, unit, uncertainty, method_version, computed_at "
-                    "FROM measurements_derivedproperty WHERE cell_id = %(cell)s AND team_id = %(team)s "
-                    "ORDER BY name, computed_at DESC",
+                    "key": "results",  # every headline property of the cell, as the page lists them
+                    "sql": "SELECT id, name, value, unit, uncertainty, temperature, series_id, measurement_id, "
+                    "method_version, computed_at FROM measurements_derivedproperty "
+                    "WHERE cell_id = %(cell)s AND team_id = %(team)s AND name = ANY(%(headline)s) "
+                    "ORDER BY temperature, measurement_id, id",
                 },
+                {
+                    "key": "attachments",
+                    "sql": "SELECT a.id, a.kind, a.caption, a.file FROM lims_attachment a "
+                    "JOIN django_content_type ct ON ct.id = a.content_type_id "
+                    "WHERE ct.app_label = 'cells' AND ct.model = 'cell' AND a.object_id = %(cell)s "
+                    "ORDER BY a.created_at",
+                },
+                {
+                    "key": "lots",
+                    "sql": lineage_lots_sql,
+                },  # the lots behind the cell, their chemicals, suppliers
             ],
         ),
         Endpoint(
@@ -249,6 +339,24 @@ def endpoints(v: dict[str, Any]) -> list[Endpoint]:
         for q in e.queries:
             q["params"] = p
     return out
+
+
+def endpoints_at(revision: str, values: dict[str, Any]) -> list[Endpoint]:
+    """The endpoints and baseline queries as this file defined them at a git revision (to measure against the
+    baselines of an earlier run in the same run)."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:bench/bench_http.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = types.ModuleType(f"bench_http_at_{revision}")
+    module.__file__ = __file__
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"bench_http.py@{revision}", "exec"), module.__dict__)  # noqa: S102 - this repo's own file
+    namespace = module.__dict__
+    return [Endpoint(e.name, e.url, e.kind, e.queries) for e in namespace["endpoints"](values)]
 
 
 def prepare() -> tuple[dict[str, Any], str, str]:
@@ -279,7 +387,10 @@ def prepare() -> tuple[dict[str, Any], str, str]:
     client = Client()
     client.force_login(user)
     session = client.cookies["sessionid"].value
-    return {"team": team, "cell": cell, "upload": upload}, key, session
+    from measurements.selectors_derived import HEADLINE_NAMES
+
+    values = {"team": team, "cell": cell, "upload": upload, "user": user.pk, "headline": list(HEADLINE_NAMES)}
+    return values, key, session
 
 
 def libpq_url(django_url: str) -> str:
@@ -425,13 +536,26 @@ def main() -> None:
         help="run the LIMS without DB_PREPARED_STATEMENTS (the baseline's psycopg prepares after 5 runs anyway)",
     )
     parser.add_argument("--json", default="", help="also write the results to this file")
+    parser.add_argument(
+        "--also-baseline-of",
+        default="",
+        metavar="REV",
+        help="also measure the baselines as bench_http.py defined them at this git revision, and print the "
+        "ratios against them (e.g. 7992f10: before the baselines fetched every row the pages show)",
+    )
     args = parser.parse_args()
     database_url = lab_database_url()
     values, token, session = prepare()
     chosen = [e for e in endpoints(values) if args.only.lower() in e.name.lower()]
+    earlier: dict[str, Endpoint] = {}
+    if args.also_baseline_of:
+        earlier = {e.name: e for e in endpoints_at(args.also_baseline_of, values)}
     workdir = Path(tempfile.mkdtemp(prefix="bench-http-"))
     (workdir / "report.lua").write_text(LUA)
     routes = {f"/b/{i}": {"queries": e.queries} for i, e in enumerate(chosen)}
+    routes.update(
+        {f"/o/{i}": {"queries": earlier[e.name].queries} for i, e in enumerate(chosen) if e.name in earlier}
+    )
     (workdir / "queries.json").write_text(json.dumps(routes))
     lims_env, base_env = server_envs(database_url, workdir / "queries.json", prepared=not args.no_prepared)
     lims_port, base_port = args.port, args.port + 1
@@ -488,6 +612,11 @@ def main() -> None:
             lims = wrk(lims_url, headers, args.seconds, args.connections, workdir / "report.lua")
             base = wrk(base_url, {}, args.seconds, args.connections, workdir / "report.lua")
             ratio = lims["p50_us"] / max(base["p50_us"], 1)
+            old: dict[str, Any] | None = None
+            if e.name in earlier:
+                old_url = f"http://127.0.0.1:{base_port}/o/{i}"
+                wrk(old_url, {}, 1.0, args.connections, workdir / "report.lua")
+                old = wrk(old_url, {}, args.seconds, args.connections, workdir / "report.lua")
             ok = ratio <= 3.0 and lims["p95_us"] < 150_000 and lims["errors"] == 0
             row = {
                 "endpoint": e.name,
@@ -504,11 +633,20 @@ def main() -> None:
                 "baseline_errors": base["errors"],
                 "meets_target": ok,
             }
+            if old is not None:
+                row["earlier_baseline_p50_ms"] = old["p50_us"] / 1000
+                row["ratio_p50_earlier_baseline"] = round(lims["p50_us"] / max(old["p50_us"], 1), 2)
             results.append(row)
             print(
                 f"{e.name:<30} {row['rps']:>7.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
                 f"{row['baseline_p50_ms']:>9.1f} {row['baseline_p95_ms']:>9.1f} {ratio:>8.2f}x {row['errors']:>7}  "
-                f"{'ok' if ok else 'MISSES TARGET'}",
+                f"{'ok' if ok else 'MISSES TARGET'}"
+                + (
+                    f"  (earlier baseline {row['earlier_baseline_p50_ms']:.1f} ms: "
+                    f"{row['ratio_p50_earlier_baseline']:.2f}x)"
+                    if old is not None
+                    else ""
+                ),
                 flush=True,
             )
     finally:
