@@ -87,6 +87,7 @@ def _odd_properties(team: Any, researcher: Any) -> None:
 
     cell = Cell.objects.filter(team=team).order_by("id").first()
     pellet = Pellet.objects.filter(team=team).order_by("id").first()
+    assert cell is not None and pellet is not None
     series = MeasurementSeries.objects.create(
         team=team, name='Arrhenius <"A">', kind=SeriesKind.values[0], cell=cell, created_by=researcher
     )
