@@ -384,6 +384,18 @@ def _build_lab() -> Lab:
     ApiToken.objects.filter(pk=revoked.pk).update(revoked_at=revoked.created_at)
     instrument = ingest.create_instrument(actor=manager, team=team, name="Hot reads VMP3", make="BioLogic")
     _, instrument_key = ingest.issue_instrument_token(actor=manager, instrument=instrument, name="lab PC")
+    # what the instrument uploaded itself (its token reads the status of that, and of nothing else)
+    uploads["instrument's"] = Upload.objects.create(
+        team=team,
+        sha256="1" * 64,
+        raw_file="raw/11/from-the-vmp3.mpr",
+        original_name="from the VMP3.mpr",
+        size_bytes=12,
+        cell=cells["membrane"],
+        instrument=instrument,
+        uploaded_by=instrument.service_user,
+        created_by=instrument.service_user,
+    )
     _, bearer_key = ApiToken.issue(user=researcher, name="bearer")
 
     ours, theirs = {team.pk}, {other_team.pk}
@@ -615,6 +627,34 @@ def test_requests_the_hot_path_does_not_hold_go_through_drf_and_answer_the_same(
         ("HTTP_IF_NONE_MATCH", tag), ("HTTP_IF_MATCH", '"stale"'), ("HTTP_X_REQUESTED_WITH", "XMLHttpRequest"),
     ):  # fmt: skip
         compared.both_ways(researcher, f"{CELLS}{cell}/", expect="hot", **{header: value})
+    compared.check()
+
+
+def test_an_instruments_token_reads_the_status_of_its_own_uploads_on_the_hot_path(
+    lab: Lab, compared: Compared
+) -> None:
+    """Instruments poll an upload's status after every file: their token reads what their instrument made
+    (DRF's queryset for an instrument token: ``uploaded_by`` the instrument's account) on the hot path, in one
+    round trip with the token; any other upload is DRF's 404, a list DRF's 403, and the instrument's account
+    signed in another way (a personal token, a session) DRF's answer."""
+    token = lab.askers["instrument token"]
+    made = lab.uploads["instrument's"]
+    own = f"{UPLOADS}{made.pk}/"
+    answer = compared.both_ways(token, own, expect="hot")
+    assert answer.status == 200 and _body(answer)["original_name"] == "from the VMP3.mpr", answer.short()
+    for key in ("done", "waiting", "other team"):
+        answer = compared.both_ways(token, f"{UPLOADS}{lab.uploads[key].pk}/", expect="drf")
+        assert answer.status == 404, (key, answer.short())
+    answer = compared.both_ways(token, f"{UPLOADS}{10**15}/", expect="drf")
+    assert answer.status == 404, answer.short()
+    for url in (CELLS, f"{CELLS}{lab.cells['membrane'].pk}/", LOTS, MEASUREMENTS):
+        answer = compared.both_ways(token, url, expect="drf")
+        assert answer.status == 403, (url, answer.short())
+    for name in ("instrument's account (personal token)", "instrument's account (session)"):
+        compared.both_ways(lab.askers[name], own, expect="drf")
+    # a researcher of the team reads it too (by the team), hot
+    answer = compared.both_ways(lab.askers["researcher (token)"], own, expect="hot")
+    assert answer.status == 200, answer.short()
     compared.check()
 
 

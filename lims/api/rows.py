@@ -43,7 +43,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import router
-from django.db.models import Model, QuerySet, Subquery
+from django.db.models import Model, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
@@ -57,6 +57,7 @@ from rest_framework.settings import api_settings
 from lims.api.concurrency import etag_for
 from lims.api.representation import _CONTEXT_FREE, _pk_column
 from lims.compiled import CompiledCount, CompiledValues, Statement, run_together
+from lims.models import TokenScope
 
 #: switched off by the equivalence test (tests/test_hot_reads.py), to compare with DRF's own answers
 ENABLED = os.environ.get("LIMS_HOT_READS", "1") != "0"
@@ -494,13 +495,16 @@ class HotDetail:
     """One record the hot path answers: ``rows()`` is the record's queryset before the team scope; ``plan`` how
     it prints; ``children`` its nested lists (field name -> (queryset of the children before the parent filter,
     the parent's key field, their plan)); ``etag`` whether the answer carries the record's ETag (viewsets with
-    optimistic concurrency: the plan reads ``updated_at`` as an extra column)."""
+    optimistic concurrency: the plan reads ``updated_at`` as an extra column); ``owner_field`` the person who made
+    the record, when an instrument's token may read the records its instrument made (an upload's status, which
+    instruments poll after every file: the viewset allows instrument tokens for ``retrieve``)."""
 
     rows: Callable[[], QuerySet[Any]]
     plan: RowPlan
     children: Mapping[str, tuple[Callable[[], QuerySet[Any]], str, RowPlan]] = field(default_factory=dict)
     team_field: str = "team"
     etag: bool = False
+    owner_field: str | None = None
 
     def __post_init__(self) -> None:
         paths = self.plan.paths
@@ -512,17 +516,39 @@ class HotDetail:
             int,
             list,
         )
-        # scoped by the teams of the token's person, in the same statement: the token and the record are then
-        # read together, in one round trip (the record is used only once the token is accepted)
-        self._by_token = CompiledValues(
-            lambda pk, key_hash: (
-                self.rows()
-                .filter(pk=pk, **{f"{self.team_field}__in": _teams_of_token(key_hash)})
-                .values_list(*paths)
-            ),
-            int,
-            str,
-        )
+        # scoped by the teams of the token's person (or, for an instrument's token, to what its instrument made),
+        # in the same statement: the token and the record are then read together, in one round trip; the record
+        # is used only once the token is accepted, and only through the branch its scope allows
+        owner = self.owner_field
+        scope = f"{self.team_field}__in"
+        if owner is None:
+            self._by_token = CompiledValues(
+                lambda pk, key_hash: (
+                    self.rows().filter(pk=pk, **{scope: _teams_of_token(key_hash)}).values_list(*paths)
+                ),
+                int,
+                str,
+            )
+        else:
+            self._by_token = CompiledValues(
+                lambda pk, key_hash, owner_hash: (
+                    self.rows()
+                    .filter(pk=pk)
+                    .filter(
+                        Q(**{scope: _teams_of_token(key_hash)})
+                        | Q(**{f"{owner}__in": _person_of_token(owner_hash)})
+                    )
+                    .values_list(*paths)
+                ),
+                int,
+                str,
+                str,
+            )
+            self._owned = CompiledValues(
+                lambda pk, person: self.rows().filter(pk=pk, **{f"{owner}_id": person}).values_list(*paths),
+                int,
+                int,
+            )
         self._children = {
             name: _children_of(build, key, plan) for name, (build, key, plan) in self.children.items()
         }
@@ -537,17 +563,30 @@ class HotDetail:
         if token is not None and token[1].alias != router.db_for_read(self._model):
             # the record on a read replica, the token (and the memberships) on the primary: the team scope is
             # never read from a replica (lims/db_router.py), so the token first, then the record with its teams
-            teams = _requester(_token_user(run_together([token[1]])[0], request))[1]
-            record = self._every.statement(pk) if teams is None else self._scoped.statement(pk, teams)
+            user, accepted = _token_user(run_together([token[1]])[0], request, self._instrument_may_read)
+            if accepted.scope == TokenScope.INSTRUMENT:
+                record = self._owned.statement(pk, user.pk)
+            else:
+                teams = _requester(user)[1]
+                record = self._every.statement(pk) if teams is None else self._scoped.statement(pk, teams)
             found, *parts = run_together([record, *parts_read])
         elif token is not None:
             key_hash, token_read = token
+            hashes = (key_hash,) if self.owner_field is None else (key_hash, key_hash)
             token_rows, found, *parts = run_together(
-                [token_read, self._by_token.statement(pk, key_hash), *parts_read]
+                [token_read, self._by_token.statement(pk, *hashes), *parts_read]
             )
-            user, teams = _requester(_token_user(token_rows, request))
-            if teams is None:  # staff: every team's record
-                found = self._every.rows(pk)
+            user, accepted = _token_user(token_rows, request, self._instrument_may_read)
+            if accepted.scope == TokenScope.INSTRUMENT:  # what its instrument made
+                owner_at = self.plan.index(f"{self.owner_field}_id")
+                found = [row for row in found if row[owner_at] == user.pk]
+            else:
+                teams = _requester(user)[1]
+                if teams is None:  # staff: every team's record
+                    found = self._every.rows(pk)
+                elif self.owner_field is not None:  # the team branch only
+                    team_at = self.plan.index(f"{self.team_field}_id")
+                    found = [row for row in found if row[team_at] in teams]
         else:
             user = request.user  # the session's (SessionAuthentication reads the same)
             if not (user and user.is_authenticated and user.is_active):
@@ -569,11 +608,22 @@ class HotDetail:
             tag = etag_for(self._model, pk, row[self.plan.index("updated_at")])
         return data, tag
 
+    @property
+    def _instrument_may_read(self) -> bool:
+        return self.owner_field is not None
+
 
 def _teams_of_token(key_hash: str) -> Any:
     from lims.models import Membership
 
     return Subquery(Membership.objects.filter(user__api_tokens__key_hash=key_hash).values("team_id"))
+
+
+def _person_of_token(key_hash: str) -> Any:
+    """The person of a token, as a subquery (a join to the person's tokens would repeat the record once per token)."""
+    from lims.models import ApiToken
+
+    return Subquery(ApiToken.objects.filter(key_hash=key_hash).values("user_id"))
 
 
 def _children_of(build: Callable[[], QuerySet[Any]], key: str, plan: RowPlan) -> CompiledValues:
@@ -610,20 +660,20 @@ def _token_of(request: HttpRequest) -> tuple[str, Statement] | None:
     return found
 
 
-def _token_user(found: list[Any], request: HttpRequest) -> Any:
-    """The person of a token read by ``_token_of``'s statement (``accept_token``: the same checks, the same
-    bookkeeping); ``NotHot`` for a token DRF refuses or an instrument's."""
+def _token_user(found: list[Any], request: HttpRequest, instrument: bool = False) -> tuple[Any, Any]:
+    """The person and token read by ``_token_of``'s statement (``accept_token``: the same checks, the same
+    bookkeeping); ``NotHot`` for a token DRF refuses, or an instrument's unless ``instrument`` (a read that
+    instruments may make)."""
     from lims.authentication import accept_token
-    from lims.models import TokenScope
 
     try:
         user, token = accept_token(found, request)
     except exceptions.AuthenticationFailed:
         raise NotHot from None
-    if token.scope == TokenScope.INSTRUMENT:
+    if token.scope == TokenScope.INSTRUMENT and not instrument:
         raise NotHot
     request.user = user  # as DRF's Request sets it on the request it wraps
-    return user
+    return user, token
 
 
 def _requester(user: Any) -> Requester:
@@ -644,7 +694,7 @@ def requester_of(request: HttpRequest) -> Requester:
     DRF's path must answer itself (no or a failed sign-in, an instrument token or account, no team)."""
     token = _token_of(request)
     if token is not None:
-        return _requester(_token_user(run_together([token[1]])[0], request))
+        return _requester(_token_user(run_together([token[1]])[0], request)[0])
     user = request.user  # the session's (SessionAuthentication reads the same)
     if not (user and user.is_authenticated and user.is_active):
         raise NotHot

@@ -97,10 +97,14 @@ class UploadViewSet(
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = UploadFilter
     ordering_fields = ["created_at", "size_bytes", "stage"]
-    #: the status instruments poll after every file (a researcher's; instrument tokens take DRF's path)
+    #: the status instruments poll after every file (a person's read goes through the compiled detail below)
     compiled_detail = ScopedQuery(selectors.upload_status_rows, lambda qs, pk: qs.filter(pk=pk), int)
-    #: a person's GET of the status, from one row (lims/api/rows.py)
-    hot_detail = HotDetail(selectors.upload_status_rows, RowPlan(UploadStatusSerializer))
+    #: the GET of the status by a person or an instrument's token, from one row (lims/api/rows.py)
+    hot_detail = HotDetail(
+        selectors.upload_status_rows,
+        RowPlan(UploadStatusSerializer, extra=("team_id", "uploaded_by_id")),
+        owner_field="uploaded_by",  # an instrument's token reads the uploads it made
+    )
 
     @property
     def allow_instrument_token(self) -> bool:  # type: ignore[override]
