@@ -8,13 +8,16 @@ the time of the same rows fetched by hand-written SQL (docs/scaling.md, section 
 
 A viewset names such reads with ``hot_list`` / ``hot_detail`` (``HotList``, ``HotDetail``) and mixes in
 ``HotReadsMixin``. A GET that is exactly such a read (no other parameter, JSON asked for, a person's token or
-session) is then answered here:
+session; an instrument's token for what its instrument uploaded, where the viewset names the uploader) is then
+answered here:
 
-* **who**: the token (``lims.authentication.authenticate_token``, the same check, the same ``last_used_at``) or
-  the session's user, and their teams (one compiled query, as every request reads them);
+* **who**: the token (``lims.authentication.token_statement`` and ``accept_token``: the same checks, the same
+  ``last_used_at``) or the session's user, and their teams (read with the person, ``roles_column``);
 * **which rows**: ``rows()`` is the queryset the viewset lists or shows (the same selector, before the team scope),
-  read as ``values_list`` of the columns the serializer prints, scoped to the requester's teams with the team ids
-  bound as one list, and compiled to SQL once per process (``lims.compiled.CompiledValues``, ``CompiledCount``);
+  read as ``values_list`` of the columns the serializer prints, scoped to the requester's teams (one team with
+  ``=``, several as one bound list; one record also by the token's memberships in SQL, so that the token and the
+  record are read in one round trip), and compiled to SQL once per shape (``lims.compiled.CompiledValues``,
+  ``CompiledCount``); reads that do not depend on each other go together (``run_together``);
 * **what is printed**: the serializer's own fields, planned once per class (``RowPlan``): a plain column or
   path prints through the field's own ``to_representation``, a key column as it is; a field that is not a column
   (a method field, a label made of several columns) is declared on the serializer in ``row_values`` as the columns
@@ -25,9 +28,9 @@ session) is then answered here:
   ETag of one record).
 
 Everything else takes DRF's path unchanged: any other method, parameter or format, a page size or ordering the
-compiled reads do not hold, staff included but instrument tokens and instruments' accounts, a failed or missing
-sign-in, a miss (so a 404 is DRF's), anything a read refuses. ``tests/test_hot_reads.py`` requests every hot read
-both ways, for several kinds of requester, on a generated lab, and compares status, headers and bytes.
+compiled reads do not hold, instrument tokens elsewhere and instruments' accounts, a failed or missing sign-in, a
+miss (so a 404 is DRF's), anything a read refuses. ``tests/test_hot_reads.py`` requests every hot read both ways,
+for 27 kinds of requester, on a generated lab, and compares status, headers and bytes, and which path answered.
 ``ENABLED = False`` (or ``LIMS_HOT_READS=0``) switches the hot path off.
 """
 
