@@ -36,7 +36,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import JSONObject
 from django.urls import NoReverseMatch, reverse
@@ -498,11 +498,21 @@ def _as_dict(value: Any) -> dict[str, Any] | None:
     return dict(value)
 
 
+def _json_values(hist: Any, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """SQLite writes a JSON field inside ``JSONObject`` as its text: read it back as the value PostgreSQL gives."""
+    if data is None or connection.vendor != "sqlite":
+        return data
+    for f in hist._meta.concrete_fields:
+        if isinstance(f, JSONField) and isinstance(data.get(f.attname), str):
+            data[f.attname] = json.loads(data[f.attname])
+    return data
+
+
 def _row(label: str, history_id: int, when: datetime, r: tuple[Any, ...]) -> HistoryRow:
     _, _, history_type, user_id, reason, via, data_raw, prev_raw = r
-    data = _as_dict(data_raw) or {}
-    prev = _as_dict(prev_raw)
     hist = historical_model(label)
+    data = _json_values(hist, _as_dict(data_raw)) or {}
+    prev = _json_values(hist, _as_dict(prev_raw))
     action = {"+": "created", "~": "changed", "-": "deleted"}.get(history_type, history_type)
     row = HistoryRow(
         label=label,

@@ -15,6 +15,9 @@ from lims.plans import generic_plans, plan_safe
 
 pytestmark = pytest.mark.django_db
 
+#: plan_cache_mode is PostgreSQL's (on SQLite the switch is a no-op, and SHOW does not exist)
+postgres_only = pytest.mark.postgres
+
 SET = "SET plan_cache_mode = force_generic_plan"
 RESET = "RESET plan_cache_mode"
 
@@ -34,6 +37,7 @@ def _statements(ctx: CaptureQueriesContext) -> list[str]:
     return out
 
 
+@postgres_only
 def test_the_block_sets_the_mode_and_puts_it_back(settings: Any) -> None:
     settings.GENERIC_QUERY_PLANS = True
     assert _mode() == "auto"
@@ -48,6 +52,7 @@ def test_the_block_sets_the_mode_and_puts_it_back(settings: Any) -> None:
     assert _mode() == "auto"
 
 
+@postgres_only
 def test_a_connection_that_fails_to_switch_leaves_none_switched(settings: Any, monkeypatch: Any) -> None:
     from django.utils.connection import ConnectionDoesNotExist
 
@@ -60,6 +65,7 @@ def test_a_connection_that_fails_to_switch_leaves_none_switched(settings: Any, m
     assert _mode() == "auto"  # the first connection was switched, and put back
 
 
+@postgres_only
 def test_switched_off_it_runs_nothing(settings: Any) -> None:
     settings.GENERIC_QUERY_PLANS = False
     with CaptureQueriesContext(connection) as ctx, generic_plans():
@@ -108,6 +114,7 @@ def _around(statements: list[str], table: str) -> None:
     assert statements.index(SET) < reads[0] and reads[-1] < statements.index(RESET)
 
 
+@postgres_only
 @pytest.mark.parametrize(
     ("url", "table", "safe"),
     [

@@ -197,6 +197,15 @@ def _ids(request: Request, name: str) -> list[int]:
         raise ValidationError({name: "expected record ids (numbers)"}) from None
 
 
+#: a record's key is a bigint: an id outside this range names no record (and SQLite cannot even bind it)
+_KEYS = range(-(2**63), 2**63)
+
+
+def _held(ids: list[int]) -> list[int]:
+    """The ids a record can have (the others match nothing, as ``__any`` leaves them out)."""
+    return [i for i in ids if i in _KEYS]
+
+
 _ID_PARAMS = [
     OpenApiParameter(name, OpenApiTypes.INT, many=True, description=f"{name} id(s)")
     for name in ("lot", "batch", "membrane", "pellet", "electrode")
@@ -219,7 +228,8 @@ class WhereUsedView(APIView):
         }
         if not any(args.values()):
             raise ValidationError({"detail": "Give a lot, batch, membrane, pellet or electrode id"})
-        graph = selectors.where_used(**args, team_ids=selectors.visible_team_ids(request.user))
+        held = {key: _held(ids) for key, ids in args.items()}
+        graph = selectors.where_used(**held, team_ids=selectors.visible_team_ids(request.user))
         return Response(graph)
 
 
@@ -243,5 +253,6 @@ class LineageView(APIView):
         }
         if not any(args.values()):
             raise ValidationError({"detail": "Give a cell, measurement or derived_property id"})
-        graph = selectors.provenance_up(**args, team_ids=selectors.visible_team_ids(request.user))
+        held = {key: _held(ids) for key, ids in args.items()}
+        graph = selectors.provenance_up(**held, team_ids=selectors.visible_team_ids(request.user))
         return Response(graph)

@@ -162,9 +162,11 @@ def test_pointing_at_filters_by_the_looked_up_ids_or_beyond_the_limit_by_a_subqu
         )
     assert found == {c1.pk, c2.pk}
     last = ctx.captured_queries[-1]["sql"]
+    # the cells' query reads the membranes itself (a subquery) only beyond the limit; below it, the ids found
+    # first are one bound parameter (on SQLite read back through json_each, which is no subquery of membranes)
     if limit == 1:  # two records: more than the limit
-        assert "IN (SELECT" in last
+        assert 'FROM "formulations_membrane"' in last
     else:
-        assert "IN (SELECT" not in last and len(ctx.captured_queries) == 2
+        assert 'FROM "formulations_membrane"' not in last and len(ctx.captured_queries) == 2
     nothing = Membrane.objects.filter(code="no such membrane")
     assert not Cell.objects.filter(queries.pointing_at("membrane", nothing)).exists()
