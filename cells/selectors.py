@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from cells.models import (
     Cell,
@@ -131,6 +132,7 @@ _STATES = labels(CellState.choices)
 def cell_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """The texts of the cell list page's rows, from ``CELL_PAGE_COLUMNS`` (what the template printed from the
     cell and its records: ``get_configuration_display``, ``str(recipe_version)``, ``str(operator)``...)."""
+    zone = timezone.get_current_timezone()  # read once for the page, not per row
     out = []
     for (
         pk,
@@ -166,7 +168,7 @@ def cell_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
                 "area": fixed(active_area, 3),
                 "state": state,
                 "state_label": choice_label(_STATES, state),
-                "assembled": minute_text(assembled_at),
+                "assembled": minute_text(assembled_at, zone),
                 "operator": user_label(username, first_name, last_name),
                 "team": team_name,
             }

@@ -102,7 +102,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     graph = selectors.provenance_up(cells=[cell.pk], team_ids=selectors.visible_team_ids(request.user))
     lineage = _lineage_rows(graph)
-    from measurements.selectors_derived import label_of
+    from measurements.selectors_derived import headline_texts
 
     return render(
         request,
@@ -124,7 +124,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "is_disassembled": cell.state == CellState.DISASSEMBLED,
-            "results": [(r, label_of(r.name)) for r in page.results],
+            "results": headline_texts(page.results),
             "measurements": page.measurements,
         },
     )

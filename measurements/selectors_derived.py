@@ -89,6 +89,7 @@ def derived_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     from the property and its records: its label, ``|derived_value``, the subject, the electrolyte...)."""
     from measurements.templatetags.derived_values import derived_uncertainty, derived_value
 
+    zone = timezone.get_current_timezone()  # read once for the page, not per row
     out = []
     for (
         pk,
@@ -134,7 +135,7 @@ def derived_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
                 ),
                 "method": method,
                 "method_version": method_version,
-                "computed": minute_text(computed_at),
+                "computed": minute_text(computed_at, zone),
             }
         )
     return out
@@ -933,6 +934,31 @@ def headline_statement(user: Any, cell_id: int) -> Any:
 def headline_order(rows: list[DerivedProperty]) -> list[DerivedProperty]:
     rank = {name: k for k, name in enumerate(HEADLINE_NAMES)}
     return sorted(rows, key=lambda r: rank[r.name])
+
+
+def headline_texts(rows: Iterable[DerivedProperty]) -> list[dict[str, Any]]:
+    """The texts of the cell page's results table, one dict per property (``{% rowfor %}`` prints them): what the
+    template wrote from each property: its label, ``value|sig:4``, ``uncertainty|sig:2``, ``temperature|
+    floatformat:"-1"``, and the page it was computed from (its series, else its measurement)."""
+    from lims.templatetags.lims_ui import sig
+
+    return [
+        {
+            "name": r.name,
+            "url": id_url("measurements:derived-detail", r.pk),
+            "label": label_of(r.name),
+            "value": sig(r.value, 4),
+            "uncertainty": None if r.uncertainty is None else sig(r.uncertainty, 2),
+            "unit": r.unit,
+            "temperature": None if r.temperature is None else fixed(r.temperature, -1),
+            "series_url": id_url("measurements:series-detail", r.series_id) if r.series_id else None,
+            "measurement_url": (
+                id_url("measurements:measurement-detail", r.measurement_id) if r.measurement_id else None
+            ),
+            "measurement_id": r.measurement_id,
+        }
+        for r in rows
+    ]
 
 
 def headline_rows() -> QuerySet[DerivedProperty]:

@@ -63,13 +63,21 @@ OLD_DERIVED_ROW = """{% load derived_values %}{% for row, label, subject, electr
   </tr>
   {% endfor %}"""
 
+#: the cell page's results table as it was written from DerivedProperty instances (templates/cells/cell_detail.html)
+OLD_RESULTS = """{% load lims_ui %}{% for r, label in results %}
+      <tr data-property="{{ r.name }}"><td><a href="{% url 'measurements:derived-detail' r.pk %}">{{ label }}</a></td>
+        <td class="num">{{ r.value|sig:4 }}{% if r.uncertainty is not None %} ± {{ r.uncertainty|sig:2 }}{% endif %}</td><td>{{ r.unit }}</td>
+        <td class="num">{% if r.temperature is not None %}{{ r.temperature|floatformat:"-1" }}{% else %}—{% endif %}</td>
+        <td>{% if r.series_id %}<a href="{% url 'measurements:series-detail' r.series_id %}">series</a>{% elif r.measurement_id %}<a href="{% url 'measurements:measurement-detail' r.measurement_id %}">measurement #{{ r.measurement_id }}</a>{% else %}—{% endif %}</td></tr>
+    {% endfor %}"""
+
 
 def _loop_of(template_path: str, start: str, end: str) -> str:
     """The row loop of a page's template as it is now: from ``start`` up to ``end`` (the ``{% empty %}`` or
-    ``{% endfor %}`` that closes it), closed with ``{% endfor %}``."""
+    ``{% endrowfor %}`` that closes it), closed with ``{% endrowfor %}`` (``lims/template_rows.py``)."""
     source = (TEMPLATES / template_path).read_text()
     body = source[source.index(start) : source.index(end, source.index(start))]
-    return body + "{% endfor %}"
+    return "{% load lims_ui %}" + body + "{% endrowfor %}"
 
 
 def _hostile(lab_cells: list[Cell]) -> None:
@@ -130,7 +138,7 @@ def lab(team: Any, researcher: Any) -> Any:
 
 
 def test_the_cell_list_rows_are_the_markup_the_page_wrote_from_cells(lab: Any) -> None:
-    new = Template(_loop_of("cells/cell_list.html", "{% for cell in page %}", "{% empty %}"))
+    new = Template(_loop_of("cells/cell_list.html", "{% rowfor cell in page %}", "{% empty %}"))
     old = Template(OLD_CELL_ROW)
     cells = list(
         Cell.objects.filter(team=lab)
@@ -150,7 +158,7 @@ def test_the_cell_list_rows_are_the_markup_the_page_wrote_from_cells(lab: Any) -
 
 
 def test_the_derived_property_rows_are_the_markup_the_page_wrote_from_properties(lab: Any) -> None:
-    new = Template(_loop_of("measurements/derived/list.html", "{% for row in rows %}", "{% endfor %}"))
+    new = Template(_loop_of("measurements/derived/list.html", "{% rowfor row in rows %}", "{% endrowfor %}"))
     old = Template(OLD_DERIVED_ROW)
     props = list(derived_selectors._derived_rows().filter(team=lab).order_by("id"))
     assert (
@@ -175,3 +183,33 @@ def test_the_derived_property_rows_are_the_markup_the_page_wrote_from_properties
             expected = old.render(Context({"rows": instances}))
             got = new.render(Context({"rows": derived_selectors.derived_page_rows(columns)}))
         assert got == expected
+
+
+def test_the_cell_page_results_are_the_markup_the_page_wrote_from_properties(lab: Any) -> None:
+    """Every property of a cell the lab holds (of a series, of a measurement, without a temperature or an
+    uncertainty, values for plain and scientific notation), read as the cell page reads its headline results."""
+    new = Template(_loop_of("cells/cell_detail.html", "{% rowfor r in results %}", "{% endrowfor %}"))
+    old = Template(OLD_RESULTS)
+    cell = Cell.objects.filter(team=lab).order_by("-id").first()
+    assert cell is not None
+    odd = ((4.9e-9, None, 60.25), (-0.0, None, None), (1e12, 3.3e10, -5.0))
+    for i, (value, uncertainty, temperature) in enumerate(odd):
+        DerivedProperty.objects.create(
+            team=lab,
+            subject_key=f"cell:{cell.pk}",
+            cell=cell,
+            name='odd <"name">',
+            value=value,
+            uncertainty=uncertainty,
+            temperature=temperature,
+            unit="mΩ <cm²>",
+            method="m",
+            method_version=f"v{i}",
+        )
+    props = list(derived_selectors.headline_rows().filter(team=lab, cell__isnull=False).order_by("id"))
+    assert any(p.series_id for p in props) and any(p.measurement_id and not p.series_id for p in props)
+    assert any(p.temperature is None for p in props) and any(p.uncertainty is None for p in props)
+    expected = old.render(Context({"results": [(r, derived_selectors.label_of(r.name)) for r in props]}))
+    got = new.render(Context({"results": derived_selectors.headline_texts(props)}))
+    assert got == expected
+    assert "series</a>" in got and "measurement #" in got

@@ -1,4 +1,5 @@
-"""Template helpers shared by every page: sortable table headers and the "History" link of a record."""
+"""Template helpers shared by every page: sortable table headers, the "History" link of a record and the
+rows of a list page (``{% rowfor %}``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from django import template
 from django.utils.html import format_html
 
 from lims.listing import HeaderCell, Sorting
+from lims.template_rows import do_rowfor
 
 register = template.Library()
+register.tag("rowfor", do_rowfor)  # {% rowfor row in rows %}: a list page's rows (lims/template_rows.py)
 
 
 @register.inclusion_tag("_th.html")
