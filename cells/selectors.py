@@ -623,19 +623,93 @@ _UP: dict[str, CompiledByIds[Any]] = {
 }
 
 
+class Known:
+    """Records a caller of ``provenance_up`` has read already, by the walk's kinds: for a kind read by id
+    (``cell``, ``membrane``...) the records by id; for a kind read by its parent (``cell_components``,
+    ``batch_components``) the parent's full list of children, by parent id. Each record must hold the columns the
+    walk's own query reads of it (``_UP``), i.e. be the record itself or a fuller read of it."""
+
+    def __init__(self) -> None:
+        self._by_kind: dict[str, dict[int, Any]] = defaultdict(dict)
+
+    def add(self, kind: str, key: int, value: Any) -> None:
+        """``value``: the record with id ``key``, or (a kind read by parent) the list of parent ``key``'s children."""
+        if kind not in _UP:
+            raise KeyError(f"the provenance walk reads no {kind!r}")
+        self._by_kind[kind][key] = value
+
+    def take(self, kind: str, ids: Iterable[int], team_ids: list[int] | None) -> tuple[list[Any], set[int]]:
+        """The known records of ``ids`` that ``_UP[kind].rows(ids, team_ids)`` would return, and the ids not
+        known (to read). By-parent kinds are not scoped (as their query is not); the others keep a record when
+        there is no restriction (None) or its team is one of ``team_ids``, as the query's ``team_id__any``."""
+        have = self._by_kind.get(kind, {})
+        query = _UP[kind]
+        by_parent = query.field != "id"
+        team_field = query.team_field if team_ids is not None else None
+        rows: list[Any] = []
+        missing: set[int] = set()
+        for i in ids:
+            if i not in have:
+                missing.add(i)
+            elif by_parent:
+                rows.extend(have[i])
+            elif team_field is None or getattr(have[i], team_field) in team_ids:  # type: ignore[operator]
+                rows.append(have[i])
+        return rows, missing
+
+    def read(self, asks: list[tuple[str, set[int], list[int] | None]]) -> list[list[Any]]:
+        """For each ``(kind, ids, team_ids)``: the known records, and the others read, the reads in one round
+        trip (as ``run_each`` of the walk's statements)."""
+        taken = [self.take(kind, ids, team_ids) for kind, ids, team_ids in asks]
+        statements = [
+            _UP[kind].statement(missing, team_ids if _UP[kind].team_field is not None else None)
+            for (kind, _, team_ids), (_, missing) in zip(asks, taken, strict=True)
+        ]
+        read = run_each(statements)
+        return [rows + list(more) for (rows, _), more in zip(taken, read, strict=True)]
+
+
+def known_of_cell(cell: Cell) -> Known:
+    """What the cell page has read of ``cell`` (``cell_page``: the cell with its electrolyte's chain, pellet and
+    cathode; its parts with their electrodes), for its provenance walk."""
+    known = Known()
+    known.add("cell", cell.pk, cell)
+    components = list(cell.components.all())
+    known.add("cell_components", cell.pk, components)
+    electrodes = [c.electrode for c in components if c.electrode_id] + (
+        [cell.cathode] if cell.cathode_id else []
+    )
+    for electrode in electrodes:
+        if electrode is not None:
+            known.add("electrode", electrode.pk, electrode)
+    if cell.pellet_id and cell.pellet is not None:
+        known.add("pellet", cell.pellet.pk, cell.pellet)
+    membrane = cell.membrane if cell.membrane_id else None
+    if membrane is not None:
+        known.add("membrane", membrane.pk, membrane)
+        known.add("batch", membrane.batch.pk, membrane.batch)
+    return known
+
+
 def provenance_up(
     *,
     cells: Iterable[int] = (),
     measurements: Iterable[int] = (),
     derived: Iterable[int] = (),
     team_ids: list[int] | None = None,
+    known: Known | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Everything the given cells / measurements / derived properties were made from, up to the suppliers.
 
     derived property -> measurement / series -> cell -> electrolyte (membrane -> batch -> recipe version ->
     recipe; batch components -> lots; pellet -> powder lot), cathode electrode -> its lots, cell components ->
     lots; lots -> chemical and supplier. About a dozen queries whatever the size of the graph.
+
+    ``known``: records the caller has read already (``known_of_cell``: the cell page holds the cell, its parts,
+    electrolyte and electrodes); the walk takes them instead of reading them again, keeping those the team
+    scope allows as its queries would (``Known.take``), and reads only the rest.
     """
+    known = known or Known()
     g = Graph()
     pending: dict[str, set[int]] = defaultdict(set)
     pending["cell"].update(cells)
@@ -683,11 +757,8 @@ def provenance_up(
                     g.edge(f"{kind}:{pk}", key, "measured on")
     if pending["cell"]:
         # the cells and their parts in one round trip; the parts of a cell not shown are left out
-        cell_rows, components = run_each(
-            [
-                _UP["cell"].statement(pending["cell"], team_ids),
-                _UP["cell_components"].statement(pending["cell"]),
-            ]
+        cell_rows, components = known.read(
+            [("cell", pending["cell"], team_ids), ("cell_components", pending["cell"], None)]
         )
         pending["cell"] = {c.pk for c in cell_rows}  # only what the user may see is walked further
         for c in cell_rows:
@@ -711,11 +782,11 @@ def provenance_up(
                 pending["electrode"].add(comp.electrode_id)
                 g.edge(f"electrode:{comp.electrode_id}", f"cell:{comp.cell_id}", "electrode of")
     # the electrodes, membranes and pellets in one round trip
-    electrodes, membranes, pellets = run_each(
+    electrodes, membranes, pellets = known.read(
         [
-            _UP["electrode"].statement(pending["electrode"], team_ids),
-            _UP["membrane"].statement(pending["membrane"], team_ids),
-            _UP["pellet"].statement(pending["pellet"], team_ids),
+            ("electrode", pending["electrode"], team_ids),
+            ("membrane", pending["membrane"], team_ids),
+            ("pellet", pending["pellet"], team_ids),
         ]
     )
     for e in electrodes:
@@ -738,11 +809,8 @@ def provenance_up(
         g.edge(f"lot:{p.lot_id}", key, "pressed into")
     if pending["batch"]:
         # the batches and their draws in one round trip; the draws of a batch not shown are left out
-        batches, draws = run_each(
-            [
-                _UP["batch"].statement(pending["batch"], team_ids),
-                _UP["batch_components"].statement(pending["batch"]),
-            ]
+        batches, draws = known.read(
+            [("batch", pending["batch"], team_ids), ("batch_components", pending["batch"], None)]
         )
         pending["batch"] = {b.pk for b in batches}
         for b in batches:

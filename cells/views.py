@@ -100,7 +100,12 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {"state": s, "label": CellState(s).label, "destructive": s in _DESTRUCTIVE}
         for s in TRANSITIONS[CellState(cell.state)]
     ]
-    graph = selectors.provenance_up(cells=[cell.pk], team_ids=selectors.visible_team_ids(request.user))
+    # the walk takes the records the page has read (the cell, its parts, electrolyte and electrodes)
+    graph = selectors.provenance_up(
+        cells=[cell.pk],
+        team_ids=selectors.visible_team_ids(request.user),
+        known=selectors.known_of_cell(cell),
+    )
     lineage = _lineage_rows(graph)
     from measurements.selectors_derived import headline_texts
 

@@ -499,6 +499,8 @@ class CompiledByIds(Generic[M]):
     def __init__(
         self, build: Callable[[], QuerySet[M]], field: str = "id", team_field: str | None = "team_id"
     ) -> None:
+        self.field = field
+        self.team_field = team_field
         self._every = CompiledQuery(lambda ids: build().filter(**{f"{field}__any": ids}), list)
         self._scoped: CompiledQuery[M] | None = None
         if team_field is not None:

@@ -253,6 +253,10 @@ class LineageView(APIView):
         }
         if not any(args.values()):
             raise ValidationError({"detail": "Give a cell, measurement or derived_property id"})
-        held = {key: _held(ids) for key, ids in args.items()}
-        graph = selectors.provenance_up(**held, team_ids=selectors.visible_team_ids(request.user))
+        graph = selectors.provenance_up(
+            cells=_held(args["cells"]),
+            measurements=_held(args["measurements"]),
+            derived=_held(args["derived"]),
+            team_ids=selectors.visible_team_ids(request.user),
+        )
         return Response(graph)

@@ -228,3 +228,48 @@ def test_the_layout_places_every_node_and_edge_without_a_query(team, researcher,
     assert len(layout["nodes"]) == len(graph["nodes"]) and len(layout["edges"]) == len(graph["edges"])
     xs = {n["kind"]: n["x"] for n in layout["nodes"]}
     assert xs["supplier"] < xs["lot"] < xs["batch"] < xs["membrane"] < xs["cell"]
+
+
+def _as_sets(graph: dict[str, Any]) -> tuple[set[str], set[str]]:
+    nodes = {repr(sorted(n.items())) for n in graph["nodes"]}
+    edges = {repr(sorted(e.items())) for e in graph["edges"]}
+    return nodes, edges
+
+
+def test_the_walk_seeded_with_the_cell_pages_records_is_the_walk_that_reads_them(
+    team, other_team, researcher, outsider
+):
+    """The cell page hands its walk the records it has read (``known_of_cell``): for every kind of cell, for staff,
+    a member, someone of another team and a member of both, the graph is the one the walk reads by itself,
+    including when the cell's electrolyte, cathode or a part's electrode belongs to a team the requester is not in
+    (the walk leaves those out: so must the records handed to it), and it reads fewer records."""
+    data = build_dataset(team, researcher, scale=2)
+    theirs = build_dataset(other_team, outsider, scale=1)
+    cells = data["cells"]
+    # a cell whose membrane is the other team's, and a full cell whose cathode is the other team's
+    borrowed = next(c for c in cells if c.membrane_id)
+    borrowed.membrane = next(c.membrane for c in theirs["cells"] if c.membrane_id)
+    borrowed.save(update_fields=["membrane"])
+    full = next(c for c in cells if c.cathode_id)
+    full.cathode = next(c.cathode for c in theirs["cells"] if c.cathode_id)
+    full.save(update_fields=["cathode"])
+    for team_ids in (None, [team.pk], [other_team.pk], [team.pk, other_team.pk], []):
+        for cell in cells:
+            page = selectors.cell_page(user=researcher, pk=cell.pk)
+            assert page is not None
+            with CaptureQueriesContext(connection) as reading:
+                read = selectors.provenance_up(cells=[cell.pk], team_ids=team_ids)
+            known = selectors.known_of_cell(page.cell)
+            with CaptureQueriesContext(connection) as seeding:
+                seeded = selectors.provenance_up(cells=[cell.pk], team_ids=team_ids, known=known)
+            read_n, seeded_n = len(reading.captured_queries), len(seeding.captured_queries)
+            assert _as_sets(seeded) == _as_sets(read), (cell.code, team_ids)
+            if team_ids is None or team.pk in team_ids:
+                assert read["nodes"] and seeded_n < read_n
+    member = selectors.provenance_up(cells=[borrowed.pk], team_ids=[team.pk])
+    assert not _ids(member, "membrane")  # the other team's membrane is left out, as the walk leaves it out
+
+
+def test_known_records_refuse_a_kind_the_walk_does_not_read() -> None:
+    with pytest.raises(KeyError):
+        selectors.Known().add("spaceship", 1, object())
