@@ -364,6 +364,59 @@ def cell_page(*, user: Any, pk: int) -> CellPage | None:
     return CellPage(cell, attachments, selectors_derived.headline_order(results), measurements)
 
 
+def component_texts(components: Iterable[CellComponent]) -> list[dict[str, Any]]:
+    """The cell page's composition table, one dict per part (``{% rowfor %}``): what the template wrote from the
+    part: its kind's label, ``position|default:"—"``, its lot and chemical or its electrode and the electrode's
+    active material, ``area|floatformat:4``, ``mass_used|floatformat:5``."""
+    out = []
+    for c in components:
+        lot, electrode = (c.lot if c.lot_id else None), (c.electrode if c.electrode_id else None)
+        out.append(
+            {
+                "kind": c.get_kind_display(),
+                "position": c.position or "—",
+                "lot_code": lot.code if lot is not None else None,
+                "lot_chemical": lot.chemical.name if lot is not None else None,
+                "electrode_code": electrode.code if electrode is not None else None,
+                "electrode_chemical": electrode.active_lot.chemical.name if electrode is not None else None,
+                "area": None if c.area is None else fixed(c.area, 4),
+                "mass_used": None if c.mass_used is None else fixed(c.mass_used, 5),
+            }
+        )
+    return out
+
+
+def state_change_texts(changes: Iterable[CellStateChange]) -> list[dict[str, Any]]:
+    """The cell page's state changes, one dict per change (``{% rowfor %}``): ``at|date:"Y-m-d H:i"``, the states'
+    labels, ``actor|default:"—"``, ``reason|default:"—"``."""
+    zone = timezone.get_current_timezone()
+    return [
+        {
+            "at": minute_text(s.at, zone),
+            "from": s.get_from_state_display(),
+            "to": s.get_to_state_display(),
+            "actor": "—" if s.actor is None else str(s.actor),
+            "reason": s.reason or "—",
+        }
+        for s in changes
+    ]
+
+
+def measurement_link_texts(measurements: Iterable[Any]) -> list[dict[str, Any]]:
+    """The cell page's links to its latest measurements (``{% rowfor %}``): the page of each, its technique's
+    label, ``temperature|floatformat:"-1"`` and the uploaded file's name."""
+    return [
+        {
+            "url": id_url("measurements:measurement-detail", m.pk),
+            "pk": m.pk,
+            "technique": m.get_technique_display(),
+            "temperature": None if m.temperature is None else fixed(m.temperature, -1),
+            "original_name": m.upload.original_name,
+        }
+        for m in measurements
+    ]
+
+
 def cells_on_test(*, user: Any, limit: int = 10) -> list[Cell]:
     return list(cell_list(user=user).filter(state=CellState.ON_TEST).order_by("state_changed_at")[:limit])
 

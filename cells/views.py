@@ -114,8 +114,8 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cells/cell_detail.html",
         {
             "cell": cell,
-            "components": list(cell.components.all()),
-            "state_changes": list(cell.state_changes.all()),
+            "components": selectors.component_texts(cell.components.all()),
+            "state_changes": selectors.state_change_texts(cell.state_changes.all()),
             "transitions": transitions,
             "can_write": can_write,
             "lineage": lineage,
@@ -130,7 +130,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "is_disassembled": cell.state == CellState.DISASSEMBLED,
             "results": headline_texts(page.results),
-            "measurements": page.measurements,
+            "measurements": selectors.measurement_link_texts(page.measurements),
         },
     )
 

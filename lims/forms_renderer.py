@@ -4,8 +4,9 @@ Django draws a ``<select>`` through three templates, including two per option (t
 A page filter with a few hundred recipe versions spent more than half of the cell list page's time there (the
 cell list page: 57% of 45 ms). This renderer writes the same markup, byte for byte, for ``select.html`` whose options
 use Django's ``select_option.html`` (every Select, SelectMultiple and NullBooleanSelect of the project) and for the
-input widgets whose template is Django's ``input.html`` (text, number, date...: a filter form has a dozen), and hands
-every other template, and any select with an option template of its own, to Django's templates unchanged.
+input widgets whose template is Django's ``input.html`` (text, number, date...: a filter form has a dozen), for
+``textarea.html`` and for an empty error list (every field of a form prints one), and hands every other template,
+and any select with an option template of its own, to Django's templates unchanged.
 ``lims/tests/test_forms_renderer.py`` compares both on hostile labels, values and attributes.
 """
 
@@ -23,6 +24,10 @@ from django.utils.timezone import template_localtime  # type: ignore[attr-define
 
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
+TEXTAREA = "django/forms/widgets/textarea.html"
+#: an error list as ``{{ field.errors }}`` and ``{{ form.non_field_errors }}`` print it (default.html includes
+#: ul.html, which is ``{% if errors %}...{% endif %}``): nothing at all when there is no error
+ERROR_LISTS = frozenset({"django/forms/errors/list/default.html", "django/forms/errors/list/ul.html"})
 #: Django's widget templates that are ``{% include "django/forms/widgets/input.html" %}`` and nothing else
 INPUTS = frozenset(
     f"django/forms/widgets/{kind}.html"
@@ -100,6 +105,15 @@ def render_input(widget: Mapping[str, Any]) -> SafeString:
     )
 
 
+def render_textarea(widget: Mapping[str, Any]) -> SafeString:
+    """textarea.html: the value on the line after the opening tag, when it is not empty."""
+    value = widget["value"]
+    return mark_safe(  # noqa: S308 - every piece is escaped
+        f'<textarea name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>\n'
+        f"{_shown(value) if value else ''}</textarea>"
+    )
+
+
 def _drawable(context: Mapping[str, Any]) -> bool:
     widget = context.get("widget")
     if not isinstance(widget, Mapping) or "optgroups" not in widget:
@@ -115,4 +129,8 @@ class FastSelectRenderer(DjangoTemplates):
             return render_select(context["widget"])
         if template_name in INPUTS and isinstance(context.get("widget"), Mapping):
             return render_input(context["widget"])
+        if template_name == TEXTAREA and isinstance(context.get("widget"), Mapping):
+            return render_textarea(context["widget"])
+        if template_name in ERROR_LISTS and "errors" in context and not context["errors"]:
+            return ""  # every field prints its (empty) error list: a template each
         return super().render(template_name, context, request=request)

@@ -72,6 +72,20 @@ OLD_RESULTS = """{% load lims_ui %}{% for r, label in results %}
     {% endfor %}"""
 
 
+#: the cell page's composition, measurement links and state changes as they were written from instances
+OLD_COMPONENTS = """{% for c in components %}
+      <tr>
+        <td>{{ c.get_kind_display }}</td><td>{{ c.position|default:"—" }}</td>
+        <td>{% if c.lot %}{{ c.lot.code }} · {{ c.lot.chemical.name }}{% elif c.electrode %}{{ c.electrode.code }} ({{ c.electrode.active_lot.chemical.name }}){% else %}<span class="muted">no lot</span>{% endif %}</td>
+        <td class="num">{% if c.area is not None %}{{ c.area|floatformat:4 }}{% else %}—{% endif %}</td><td class="num">{% if c.mass_used is not None %}{{ c.mass_used|floatformat:5 }}{% else %}—{% endif %}</td>
+      </tr>
+    {% endfor %}"""
+OLD_MEASUREMENTS = """{% for m in measurements %}<li><a href="{% url 'measurements:measurement-detail' m.pk %}">#{{ m.pk }} {{ m.get_technique_display }}{% if m.temperature is not None %} at {{ m.temperature|floatformat:"-1" }} °C{% endif %}</a> <span class="muted">{{ m.upload.original_name }}</span></li>{% endfor %}"""
+OLD_STATE_CHANGES = """{% for s in state_changes %}
+      <tr><td>{{ s.at|date:"Y-m-d H:i" }}</td><td>{{ s.get_from_state_display }}</td><td>{{ s.get_to_state_display }}</td><td>{{ s.actor|default:"—" }}</td><td>{{ s.reason|default:"—" }}</td></tr>
+    {% endfor %}"""
+
+
 def _loop_of(template_path: str, start: str, end: str) -> str:
     """The row loop of a page's template as it is now: from ``start`` up to ``end`` (the ``{% empty %}`` or
     ``{% endrowfor %}`` that closes it), closed with ``{% endrowfor %}`` (``lims/template_rows.py``)."""
@@ -213,3 +227,50 @@ def test_the_cell_page_results_are_the_markup_the_page_wrote_from_properties(lab
     got = new.render(Context({"results": derived_selectors.headline_texts(props)}))
     assert got == expected
     assert "series</a>" in got and "measurement #" in got
+
+
+def test_the_cell_page_parts_links_and_state_changes_are_the_markup_the_page_wrote(
+    lab: Any, researcher: Any
+) -> None:
+    """For every cell of the lab, with hostile texts in a part's side, a state change's reason and an uploaded
+    file's name, a state change by nobody, in two time zones."""
+    from cells.models import CellComponent, CellStateChange
+    from measurements.models import Upload
+
+    CellComponent.objects.filter(pk__in=CellComponent.objects.order_by("id").values("pk")[:3]).update(
+        position='<i>"x"'
+    )
+    first = CellStateChange.objects.order_by("id").first()
+    assert first is not None
+    CellStateChange.objects.filter(pk=first.pk).update(reason="<script>x</script> & 'why'", actor=None)
+    Upload.objects.filter(pk__in=Upload.objects.order_by("id").values("pk")[:4]).update(
+        original_name='run <1> & "2".mpr'
+    )
+    sections = [
+        ("{% rowfor c in components %}", "{% empty %}", OLD_COMPONENTS, "components"),
+        ("{% rowfor m in measurements %}", "{% endrowfor %}", OLD_MEASUREMENTS, "measurements"),
+        ("{% rowfor s in state_changes %}", "{% empty %}", OLD_STATE_CHANGES, "state_changes"),
+    ]
+    seen = {"components": 0, "measurements": 0, "state_changes": 0}
+    for cell in Cell.objects.filter(team=lab).order_by("id"):
+        page = cell_selectors.cell_page(user=researcher, pk=cell.pk)
+        assert page is not None
+        instances = {
+            "components": list(page.cell.components.all()),
+            "measurements": page.measurements,
+            "state_changes": list(page.cell.state_changes.all()),
+        }
+        for start, end, old_source, key in sections:
+            new = Template(_loop_of("cells/cell_detail.html", start, end))
+            for zone in ("UTC", "Asia/Kolkata"):
+                with timezone.override(zoneinfo.ZoneInfo(zone)):  # the texts are made in the request's zone
+                    texts = {
+                        "components": cell_selectors.component_texts(instances["components"]),
+                        "measurements": cell_selectors.measurement_link_texts(instances["measurements"]),
+                        "state_changes": cell_selectors.state_change_texts(instances["state_changes"]),
+                    }
+                    expected = Template(old_source).render(Context({key: instances[key]}))
+                    got = new.render(Context({key: texts[key]}))
+                assert got == expected, (cell.code, key)
+            seen[key] += len(instances[key])
+    assert all(seen.values()), seen

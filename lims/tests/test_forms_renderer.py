@@ -124,3 +124,43 @@ def test_input_markup_is_djangos(widget: forms.Widget, value: Any) -> None:
     assert widget.render(name, value, attrs=attrs, renderer=FastSelectRenderer()) == widget.render(
         name, value, attrs=attrs, renderer=DjangoTemplates()
     )
+
+
+@pytest.mark.parametrize(
+    "widget",
+    [
+        forms.Textarea(),
+        forms.Textarea(attrs={"rows": 4, "placeholder": 'x"<y>', "required": True, "hidden": False}),
+    ],
+    ids=["plain", "attrs"],
+)
+@pytest.mark.parametrize("value", [*INPUT_VALUES, "two\nlines\n", "\nleading newline", 0.0], ids=repr)
+def test_textarea_markup_is_djangos(widget: forms.Widget, value: Any) -> None:
+    name, attrs = 'field<"name">', {"id": "id_f&1"}
+    assert widget.render(name, value, attrs=attrs, renderer=FastSelectRenderer()) == widget.render(
+        name, value, attrs=attrs, renderer=DjangoTemplates()
+    )
+
+
+class _Form(forms.Form):
+    notes = forms.CharField(widget=forms.Textarea, max_length=3)
+    count = forms.IntegerField()
+
+    def clean(self) -> dict[str, Any]:
+        raise forms.ValidationError('whole <form> & "all"')
+
+
+@pytest.mark.parametrize("data", [None, {"notes": "toolong<", "count": "x"}, {"notes": "ok", "count": "1"}])
+def test_error_lists_are_djangos(data: Any) -> None:
+    """Empty or not, a field's and the form's error lists print what Django's templates print."""
+    for renderer_class in (FastSelectRenderer, DjangoTemplates):
+        _Form.default_renderer = renderer_class()
+        form = _Form(data)
+        form.is_valid()
+        printed = [str(form[name].errors) for name in ("notes", "count")]
+        printed += [str(form.non_field_errors()), str(form.errors), form.as_p(), form.as_div()]
+        if renderer_class is FastSelectRenderer:
+            fast = printed
+    assert fast == printed
+    if data and "toolong<" in str(data):
+        assert "errorlist" in fast[0] and "&lt;form&gt;" in fast[2]
