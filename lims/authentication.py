@@ -77,7 +77,7 @@ def token_statement(header: bytes) -> tuple[str, Statement] | None:
     if len(parts) != 2:
         raise exceptions.AuthenticationFailed("Invalid token header: expected 'Token <key>'.")
     key_hash = ApiToken.hash_key(parts[1].decode(errors="replace"))
-    return key_hash, _token_by_hash.statement(key_hash)
+    return key_hash, _token_by_hash.statement(key_hash).as_one_row()  # key_hash is unique
 
 
 def accept_token(found: list[ApiToken], request: Any) -> tuple[Any, ApiToken]:

@@ -430,12 +430,56 @@ def statement_of(queryset: QuerySet[Any]) -> Statement:
 
 class Statement(NamedTuple):
     """A compiled statement with a call's values: where it runs, its SQL and parameters, and what makes its
-    result from the fetched rows."""
+    result from the fetched rows. ``one_row``: it reads at most one row (a look-up by a unique key), so that
+    ``run_together`` may read it in one statement with others like it (``one_row()``)."""
 
     alias: str
     sql: str
     params: list[Any]
     finish: Callable[[list[tuple[Any, ...]]], Any]
+    one_row: bool = False
+
+    def as_one_row(self) -> Statement:
+        """This statement, declared to read at most one row (a key look-up)."""
+        return self._replace(one_row=True)
+
+
+#: column positions of the parts of a joined statement, by its SQL (``_joined``)
+_JOINED_SPLITS: dict[str, list[int]] = {}
+
+
+def _joined(statements: list[Statement]) -> Statement:
+    """One statement reading what each of ``statements`` (one row at most each) reads: each is a ``LEFT JOIN
+    LATERAL`` of a row that always exists, after a marker column that tells whether it found its row. One
+    statement to parse, bind and execute instead of several (on loopback psycopg's pipeline saves nothing: its
+    round trips are cheaper than its bookkeeping). Its result: one row, split by ``_split``."""
+    parts = " ".join(
+        f"LEFT JOIN LATERAL (SELECT true AS lims_found_{i}, q.* FROM ({st.sql}) AS q) AS p{i} ON true"
+        for i, st in enumerate(statements)
+    )
+    columns = ", ".join(f"p{i}.*" for i in range(len(statements)))
+    sql = f"SELECT {columns} FROM (SELECT 1) AS lims_one {parts}"
+    params = [value for st in statements for value in st.params]
+    return Statement(statements[0].alias, sql, params, lambda rows: rows)
+
+
+def _split(
+    joined: Statement, description: Any, rows: list[tuple[Any, ...]], statements: list[Statement]
+) -> list[Any] | None:
+    """The results of ``statements`` from the rows of ``_joined(statements)`` (``description``: its columns);
+    None when a statement found more than one row after all (then they are read one by one)."""
+    if len(rows) != 1:
+        return None
+    starts = _JOINED_SPLITS.get(joined.sql)
+    if starts is None:
+        names = [column.name for column in description]
+        starts = _JOINED_SPLITS[joined.sql] = [names.index(f"lims_found_{i}") for i in range(len(statements))]
+    row = rows[0]
+    ends = [*starts[1:], len(row)]
+    return [
+        st.finish([row[start + 1 : end]] if row[start] is not None else [])
+        for st, start, end in zip(statements, starts, ends, strict=True)
+    ]
 
 
 def _has_rows(cursor: Any) -> bool:
@@ -461,28 +505,46 @@ def run_together(statements: list[Statement]) -> list[Any]:
         connection = connections[alias]
         connection.ensure_connection()
         raw = connection.connection
-        pipelined = len(positions) > 1 and connection.vendor == "postgresql" and hasattr(raw, "pipeline")
-        if not pipelined:
-            for i in positions:
+        postgresql = connection.vendor == "postgresql"
+        # statements that read one row each: read in one statement (_joined), in the place of the first
+        single = [i for i in positions if statements[i].one_row] if postgresql else []
+        if len(single) < 2:
+            single = []
+        joined = _joined([statements[i] for i in single]) if single else None
+        run = [(i, joined if joined is not None and i == single[0] else statements[i]) for i in positions]
+        run = [(i, st) for i, st in run if not (joined is not None and i in single[1:])]
+        fetched: list[tuple[list[tuple[Any, ...]], Any]] = []
+        if len(run) == 1 or not (postgresql and hasattr(raw, "pipeline")):
+            for _, st in run:
                 with connection.cursor() as cursor:
-                    cursor.execute(statements[i].sql, statements[i].params)
+                    cursor.execute(st.sql, st.params)
                     rows = cursor.fetchall() if _has_rows(cursor) else []
-                    results[i] = statements[i].finish(rows)
-            continue
-        cursors = []
-        try:
-            with connection.wrap_database_errors, raw.pipeline() as pipeline:
-                for i in positions:
-                    cursor = connection.cursor()
-                    cursors.append(cursor)
-                    cursor.execute(statements[i].sql, statements[i].params)
-                pipeline.sync()  # every result is here now
-                fetched = [cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors]
-        finally:
-            for cursor in cursors:
-                cursor.close()
-        for i, rows in zip(positions, fetched, strict=True):
-            results[i] = statements[i].finish(rows)
+                    fetched.append((rows, cursor.description if st is joined else None))
+        else:
+            cursors = []
+            try:
+                with connection.wrap_database_errors, raw.pipeline() as pipeline:
+                    for _, st in run:
+                        cursor = connection.cursor()
+                        cursors.append(cursor)
+                        cursor.execute(st.sql, st.params)
+                    pipeline.sync()  # every result is here now
+                    for (_, st), cursor in zip(run, cursors, strict=True):
+                        rows = cursor.fetchall() if _has_rows(cursor) else []
+                        fetched.append((rows, cursor.description if st is joined else None))
+            finally:
+                for cursor in cursors:
+                    cursor.close()
+        for (i, st), (rows, description) in zip(run, fetched, strict=True):
+            if st is not joined:
+                results[i] = st.finish(rows)
+                continue
+            assert joined is not None
+            parts = _split(joined, description, rows, [statements[k] for k in single])
+            if parts is None:  # a statement read several rows after all: one by one, as declared
+                parts = run_together([statements[k]._replace(one_row=False) for k in single])
+            for k, result in zip(single, parts, strict=True):
+                results[k] = result
     return results
 
 

@@ -576,8 +576,9 @@ class HotDetail:
         elif token is not None:
             key_hash, token_read = token
             hashes = (key_hash,) if self.owner_field is None else (key_hash, key_hash)
+            # the token and the record (both by a unique key) in one statement, the parts beside it
             token_rows, found, *parts = run_together(
-                [token_read, self._by_token.statement(pk, *hashes), *parts_read]
+                [token_read, self._by_token.statement(pk, *hashes).as_one_row(), *parts_read]
             )
             user, accepted = _token_user(token_rows, request, self._instrument_may_read)
             if accepted.scope == TokenScope.INSTRUMENT:  # what its instrument made

@@ -290,6 +290,54 @@ def test_statements_run_together_answer_as_each_alone(people, django_assert_num_
     assert run_each([None, statements[0], None]) == [[], [("ada",)], []]
 
 
+def test_statements_of_one_row_each_are_read_in_one_statement(people) -> None:
+    """Statements declared to read one row at most (``as_one_row``) are read together in one statement on
+    PostgreSQL (joined laterally): each answers what it answers alone (found or not, columns of the same name in
+    a select_related row, other statements beside them); a statement that reads several rows after all is read
+    again on its own; elsewhere they run one after the other."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lims.authentication import token_statement
+    from lims.compiled import CompiledValues, run_together
+
+    ada, bob = people["ada"], people["bob"]
+    names = CompiledValues(lambda pk: User.objects.filter(pk=pk).values_list("username", "is_active"), int)
+    every = CompiledValues(
+        lambda low: User.objects.filter(pk__gte=low).order_by("pk").values_list("username"), int
+    )
+    tokens = [token_statement(f"Token {people[k]}".encode()) for k in ("ada_key", "bob_key")]
+    unknown = token_statement(b"Token no-such-key")
+    assert tokens[0] is not None and tokens[1] is not None and unknown is not None
+    cases = [
+        [names.statement(ada.pk), names.statement(bob.pk), names.statement(10**9)],
+        [tokens[0][1], names.statement(ada.pk), every.statement(0), unknown[1], tokens[1][1]],
+        [names.statement(ada.pk), every.statement(0)],  # one single row statement: nothing to join
+        [names.statement(bob.pk), every.statement(0), names.statement(ada.pk)],
+    ]
+    for statements in cases:
+        alone = [run_together([st])[0] for st in statements]
+        declared = [st if st.sql == every.statement(0).sql else st.as_one_row() for st in statements]
+        with CaptureQueriesContext(connection) as ctx:
+            together = run_together(declared)
+        assert [fields_of(x) if hasattr(x, "_state") else x for x in _flat(together)] == [
+            fields_of(x) if hasattr(x, "_state") else x for x in _flat(alone)
+        ]
+        singles = sum(1 for st in declared if st.one_row)
+        if connection.vendor == "postgresql" and singles > 1:
+            assert len(ctx.captured_queries) == len(declared) - singles + 1
+            assert "LEFT JOIN LATERAL" in ctx.captured_queries[0]["sql"]
+        else:
+            assert len(ctx.captured_queries) == len(declared)
+    # declared one row, read several: each statement is read again on its own, with the same answers
+    several = [every.statement(0).as_one_row(), names.statement(ada.pk).as_one_row()]
+    assert run_together(several) == [[("ada",), ("bob",)], [("ada", True)]]
+
+
+def _flat(results: list[Any]) -> list[Any]:
+    return [item for result in results for item in (result if isinstance(result, list) else [result])]
+
+
 def test_a_count_is_compiled_without_leaving_a_statement_in_the_query_log(people) -> None:
     """CompiledCount records Django's count statement once without sending it: the query log holds only what
     was sent (the DEBUG toolbar, CaptureQueriesContext)."""
