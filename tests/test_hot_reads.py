@@ -873,3 +873,49 @@ def test_a_token_used_only_on_the_hot_path_is_noted_as_used(lab: Lab, trace: Tra
     assert response.status_code == 200 and trace.path() == "hot"
     token.refresh_from_db()
     assert token.last_used_at is not None
+
+
+def test_a_list_read_with_its_token_in_one_round_trip_is_the_token_s_teams_list(
+    lab: Lab, compared: Compared
+) -> None:
+    """After a token's first list, its lists are read with the token in one round trip, scoped by the teams its
+    person had then (``_page_with_token``). They must answer what DRF answers for the teams the person has now:
+    when they join a team, leave one, become staff, lose every team, and when the token is revoked; and the
+    speculative read must be the one that answered while the teams stayed the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lims.models import ApiToken, Membership, Role
+
+    person = _person("specula", lab.team, Role.RESEARCHER)
+    token, key = ApiToken.issue(user=person, name="lists")
+    asker = Asker("specula", Client(), {"HTTP_AUTHORIZATION": f"Token {key}"}, teams={lab.team.pk})
+    urls = [CELLS, MEASUREMENTS, LOTS + "?status=available", f"{CELLS}?page=2&page_size=3"]
+
+    def every_list(expect: str = "hot") -> list[Answer]:
+        return [compared.both_ways(asker, url, expect=expect) for url in urls]
+
+    first = every_list()  # learns the teams; then read in one round trip
+    with CaptureQueriesContext(connection) as queries:
+        again = compared.both_ways(asker, CELLS, expect="hot")
+    assert again == first[0]
+    # the hot request (token + count joined, the rows) and DRF's (its own token, count, rows)
+    assert len(queries.captured_queries) == 2 + 3, [q["sql"][:80] for q in queries.captured_queries]
+    Membership.objects.create(user=person, team=lab.other_team, role=Role.VIEWER)
+    joined = every_list()
+    assert _body(joined[0])["count"] > _body(first[0])["count"]  # the other team's cells too
+    every_list()
+    Membership.objects.filter(user=person, team=lab.team).delete()
+    left = every_list()
+    assert {c["team"] for c in _body(left[0])["results"]} <= {lab.other_team.pk, lab.other_team.name}
+    person.is_staff = True
+    person.save(update_fields=["is_staff"])
+    every_list()
+    person.is_staff = False
+    person.save(update_fields=["is_staff"])
+    Membership.objects.filter(user=person).delete()
+    every_list(expect="drf")  # no team: DRF answers, and the hot path hands it on
+    token.revoked_at = token.created_at
+    token.save(update_fields=["revoked_at"])
+    assert all(a.status == 401 for a in every_list(expect="drf"))
+    compared.check()

@@ -426,12 +426,20 @@ class _Page:
     def prefetch(self, low: int, high: int) -> None:
         """Read the count and the rows ``[low:high]`` in one round trip (``run_together``): the page a page-number
         paginator is about to ask for (it asks for the count first, then for the rows)."""
+        self.accept(low, high, run_together(self.page_statements(low, high)))
+
+    def page_statements(self, low: int, high: int) -> list[Statement]:
+        """The count (one row: it may be read with a token, ``run_together``) and the rows ``[low:high]``."""
         scope, scope_args = self._scope()
-        count = self.hot.count(self.names, scope).statement(*self.args, *scope_args)
+        count = self.hot.count(self.names, scope).statement(*self.args, *scope_args).as_one_row()
         rows = self.hot.values(self.names, scope, None, None).statement(
             *self.args, *scope_args, low=low, high=high
         )
-        self._count, fetched = run_together([count, rows])
+        return [count, rows]
+
+    def accept(self, low: int, high: int, results: list[Any]) -> None:
+        """Hold what ``page_statements`` read, printed for the requester."""
+        self._count, fetched = results
         self._read = (low, high, self._dicts(fetched))
 
     def _scope(self) -> tuple[str, list[Any]]:
@@ -761,19 +769,70 @@ class HotReadsMixin:
             names.append(name)
             args.append(hot_filter.parse(values[0]))
         order = sorted(range(len(names)), key=names.__getitem__)  # one compiled statement per set of filters
-        requester = requester_of(request)
-        page = _Page(hot, tuple(names[i] for i in order), [args[i] for i in order], requester, request)
+        sorted_names, sorted_args = tuple(names[i] for i in order), [args[i] for i in order]
         paginator = view.pagination_class()
         shim = _QueryRequest(request)
+        bounds: tuple[int, int] | None = None
         if isinstance(paginator, PageNumberPagination):
             size = paginator.get_page_size(shim)  # type: ignore[arg-type]
             number = request.GET.get(paginator.page_query_param) or "1"
             if size and number.isascii() and number.isdigit() and 0 < int(number) < 10**9:
-                page.prefetch((int(number) - 1) * size, int(number) * size)
+                bounds = ((int(number) - 1) * size, int(number) * size)
+        token = _token_of(request)
+        page = None
+        if token is not None and bounds is not None:
+            page = _page_with_token(hot, sorted_names, sorted_args, request, token, bounds)
+        if page is None:
+            requester = requester_of(request)
+            if token is not None:
+                _remember_teams(token[0], requester[1])
+            page = _Page(hot, sorted_names, sorted_args, requester, request)
+            if bounds is not None:
+                page.prefetch(*bounds)
         results = paginator.paginate_queryset(page, shim, view=view)
         if results is None:
             raise NotHot
         return paginator.get_paginated_response(results).data
+
+
+#: the team ids (None: staff) each token's person had when this process last read the token, by the key's hash:
+#: a list is read with the token in one round trip, scoped by these teams, and kept only if they are still the
+#: person's (``_page_with_token``). Forgotten in bulk past 10,000 tokens.
+_TEAMS_OF_TOKEN: dict[str, list[int] | None] = {}
+
+
+def _remember_teams(key_hash: str, teams: list[int] | None) -> None:
+    if len(_TEAMS_OF_TOKEN) > 10_000:
+        _TEAMS_OF_TOKEN.clear()
+    _TEAMS_OF_TOKEN[key_hash] = teams
+
+
+def _page_with_token(
+    hot: HotList,
+    names: tuple[str, ...],
+    args: list[Any],
+    request: HttpRequest,
+    token: tuple[str, Statement],
+    bounds: tuple[int, int],
+) -> _Page | None:
+    """The page of a token's request with the token, the count and the rows read in one round trip (the token and
+    the count in one statement: ``run_together``), the rows scoped by the teams the token's person had when this
+    process last read the token. The rows are used only if the token is accepted and its person's teams, read in
+    that same round trip, are those teams; else (a first request, a membership changed) None, and the caller
+    reads the token and then the page, as without this."""
+    key_hash, token_read = token
+    if key_hash not in _TEAMS_OF_TOKEN:
+        return None
+    guess = _TEAMS_OF_TOKEN[key_hash]
+    page = _Page(hot, names, args, (None, guess), request)
+    token_rows, *results = run_together([token_read, *page.page_statements(*bounds)])
+    requester = _requester(_token_user(token_rows, request)[0])
+    _remember_teams(key_hash, requester[1])
+    if requester[1] != guess:
+        return None
+    page.requester = requester
+    page.accept(*bounds, results)
+    return page
 
 
 def json_bytes(data: Any) -> bytes:
