@@ -463,6 +463,14 @@ def _joined(statements: list[Statement]) -> Statement:
     return Statement(statements[0].alias, sql, params, lambda rows: rows)
 
 
+def _columns_of(cursor: Any, st: Statement, joined: Statement | None) -> Any:
+    """The columns of the joined statement the first time it runs (``_split`` keeps where its parts start):
+    ``cursor.description`` builds an object per column, ~50 for a token and a cell."""
+    if st is not joined or st.sql in _JOINED_SPLITS:
+        return None
+    return cursor.description
+
+
 def _split(
     joined: Statement, description: Any, rows: list[tuple[Any, ...]], statements: list[Statement]
 ) -> list[Any] | None:
@@ -519,7 +527,7 @@ def run_together(statements: list[Statement]) -> list[Any]:
                 with connection.cursor() as cursor:
                     cursor.execute(st.sql, st.params)
                     rows = cursor.fetchall() if _has_rows(cursor) else []
-                    fetched.append((rows, cursor.description if st is joined else None))
+                    fetched.append((rows, _columns_of(cursor, st, joined)))
         else:
             cursors = []
             try:
@@ -531,7 +539,7 @@ def run_together(statements: list[Statement]) -> list[Any]:
                     pipeline.sync()  # every result is here now
                     for (_, st), cursor in zip(run, cursors, strict=True):
                         rows = cursor.fetchall() if _has_rows(cursor) else []
-                        fetched.append((rows, cursor.description if st is joined else None))
+                        fetched.append((rows, _columns_of(cursor, st, joined)))
             finally:
                 for cursor in cursors:
                     cursor.close()
