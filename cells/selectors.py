@@ -45,7 +45,14 @@ from lims.compiled import (
 )
 from lims.listing import CompiledRows, Sorting
 from lims.models import user_label
-from lims.permissions import ScopedQuery, scope_to_teams, team_ids_for
+from lims.permissions import (
+    ScopedQuery,
+    in_team_scope,
+    scope_kinds,
+    scope_to_teams,
+    team_ids_for,
+    team_scope,
+)
 from lims.presentation import choice_label, fixed, labels, minute_text, percent_text
 from lims.queries import without_bookkeeping
 
@@ -186,14 +193,9 @@ _CELL_PAGE_DEFAULT_ORDER = ("assembled_at", "-code")
 
 def _listing(scope: str) -> tuple[CompiledCount, CompiledValues]:
     def build(*teams: Any) -> QuerySet[Cell]:
-        qs = _page_rows_base()
-        if scope == "one":
-            qs = qs.filter(team_id=teams[0])
-        elif scope == "many":
-            qs = qs.filter(team__any=teams[0])
-        return qs
+        return in_team_scope(_page_rows_base(), scope, teams[0] if teams else None)
 
-    kinds = {"one": (int,), "many": (list,), "": ()}[scope]
+    kinds = scope_kinds(scope)
     order = Sorting.ordering(Cell, _CELL_PAGE_DEFAULT_ORDER, True)
     return (
         CompiledCount(build, *kinds),
@@ -208,11 +210,7 @@ def cell_page_listing(*, user: Any, per_page: int, page_text: str | None, also: 
     """The cell list page unfiltered, in its default order (``-assembled``), as ``cell_page_rows``: the count and
     the page's rows in one round trip, through statements compiled once (one team compared with ``=``, so that
     the ``(team, -assembled_at, code)`` index serves the page)."""
-    args: tuple[Any, ...] = ()
-    scope = ""
-    if not user.is_staff:
-        teams = team_ids_for(user)
-        scope, args = ("one", (teams[0],)) if len(teams) == 1 else ("many", (teams,))
+    scope, args = team_scope(None if user.is_staff else team_ids_for(user))
     count, values = _LISTINGS[scope]
     return CompiledRows(
         lambda: count.statement(*args),

@@ -211,36 +211,50 @@ class _Plan:
         self.convert = _row_converter(compiler)
 
 
-class CompiledQuery(Generic[M]):
-    """``build(*args)`` returns the queryset; ``kinds`` the type of each argument (str, int, datetime, list)."""
+class _Compiled(Generic[M]):
+    """What the compiled reads share: ``build(*args)`` returns the queryset, ``kinds`` the type of each argument
+    (str, int, datetime, list); plans are kept per thread (a compiler holds its thread's connection: runserver
+    and threaded workers have one per thread)."""
 
     def __init__(self, build: Callable[..., QuerySet[M]], *kinds: type) -> None:
         self.build = build
         self.kinds = kinds
         self._sentinels = [_sentinel(kind, i) for i, kind in enumerate(kinds)]  # refuses an unknown kind now
-        # per thread: a compiler holds its thread's connection (runserver and threaded workers have one per thread)
         self._local = threading.local()
         self._model: type[M] | None = None
-
-    def _plan(self, alias: str) -> _Plan:
-        plans: dict[str, _Plan] | None = getattr(self._local, "plans", None)
-        if plans is None:
-            plans = self._local.plans = {}
-        plan = plans.get(alias)
-        if plan is None:
-            plan = plans[alias] = _Plan(self.build(*self._sentinels), alias, self._sentinels)
-        return plan
 
     def model(self) -> type[M]:
         if self._model is None:
             self._model = self.build(*self._sentinels).model
         return self._model
 
-    def statement(self, *args: Any) -> Statement:
-        """The statement of a call, to run alone or with others (``run_together``); its result is ``all()``'s."""
+    def _plans(self) -> dict[Any, Any]:
+        """This thread's plans."""
+        plans: dict[Any, Any] | None = getattr(self._local, "plans", None)
+        if plans is None:
+            plans = self._local.plans = {}
+        return plans
+
+    def _alias_of_call(self, args: tuple[Any, ...]) -> str:
+        """The database a call with ``args`` reads (the router's), once their number is checked."""
         if len(args) != len(self.kinds):
             raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
-        alias = router.db_for_read(self.model())
+        return router.db_for_read(self.model())
+
+
+class CompiledQuery(_Compiled[M]):
+    """A queryset of model instances compiled once per process, thread and database (see the module)."""
+
+    def _plan(self, alias: str) -> _Plan:
+        plans = self._plans()
+        plan = plans.get(alias)
+        if plan is None:
+            plan = plans[alias] = _Plan(self.build(*self._sentinels), alias, self._sentinels)
+        return plan
+
+    def statement(self, *args: Any) -> Statement:
+        """The statement of a call, to run alone or with others (``run_together``); its result is ``all()``'s."""
+        alias = self._alias_of_call(args)
         plan = self._plan(alias)
 
         def finish(rows: list[tuple[Any, ...]]) -> list[M]:
@@ -280,7 +294,7 @@ class _PlainPlan:
         self.convert = _row_converter(compiler)
 
 
-class CompiledValues:
+class CompiledValues(_Compiled[Any]):
     """``build(*args)``, a ``values_list(...)`` queryset, compiled once per process, thread, database and slice.
 
     ``rows(*args)`` are the tuples Django's ``values_list`` would give (the same SQL, the same column converters,
@@ -289,22 +303,8 @@ class CompiledValues:
     apply to the arguments. For the hot reads that print rows without building model instances
     (``lims.api.rows``)."""
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], *kinds: type) -> None:
-        self.build = build
-        self.kinds = kinds
-        self._sentinels = [_sentinel(kind, i) for i, kind in enumerate(kinds)]
-        self._local = threading.local()
-        self._model: type[Model] | None = None
-
-    def model(self) -> type[Model]:
-        if self._model is None:
-            self._model = self.build(*self._sentinels).model
-        return self._model
-
     def _plan(self, alias: str, low: int, high: int | None) -> _PlainPlan:
-        plans: dict[tuple[str, int, int | None], _PlainPlan] | None = getattr(self._local, "plans", None)
-        if plans is None:
-            plans = self._local.plans = {}
+        plans = self._plans()
         key = (alias, low, high)
         plan = plans.get(key)
         if plan is None:
@@ -323,9 +323,7 @@ class CompiledValues:
 
     def statement(self, *args: Any, low: int = 0, high: int | None = None) -> Statement:
         """The statement of a call, to run alone or with others (``run_together``); its result is ``rows()``'s."""
-        if len(args) != len(self.kinds):
-            raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
-        alias = router.db_for_read(self.model())
+        alias = self._alias_of_call(args)
         plan = self._plan(alias, low, high)
 
         def finish(fetched: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -353,26 +351,12 @@ class _Captured(Exception):
     """Raised by the capturing wrapper so that a statement is recorded and never sent."""
 
 
-class CompiledCount:
+class CompiledCount(_Compiled[Any]):
     """``build(*args).count()`` compiled once per process, thread and database: Django's own count statement
     (recorded once, with sentinel arguments, without being sent), run with each call's values."""
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], *kinds: type) -> None:
-        self.build = build
-        self.kinds = kinds
-        self._sentinels = [_sentinel(kind, i) for i, kind in enumerate(kinds)]
-        self._local = threading.local()
-        self._model: type[Model] | None = None
-
-    def model(self) -> type[Model]:
-        if self._model is None:
-            self._model = self.build(*self._sentinels).model
-        return self._model
-
     def _plan(self, alias: str) -> tuple[str, tuple[Any, ...], Any]:
-        plans: dict[str, Any] | None = getattr(self._local, "plans", None)
-        if plans is None:
-            plans = self._local.plans = {}
+        plans = self._plans()
         plan = plans.get(alias)
         if plan is None:
             seen: list[tuple[str, tuple[Any, ...]]] = []
@@ -401,9 +385,7 @@ class CompiledCount:
 
     def statement(self, *args: Any) -> Statement:
         """The statement of a call, to run alone or with others (``run_together``); its result is ``count()``'s."""
-        if len(args) != len(self.kinds):
-            raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
-        alias = router.db_for_read(self.model())
+        alias = self._alias_of_call(args)
         sql, params, slots = self._plan(alias)
         return Statement(alias, sql, _bind(params, slots, args), lambda rows: int(rows[0][0]) if rows else 0)
 
@@ -516,11 +498,12 @@ def run_together(statements: list[Statement]) -> list[Any]:
         postgresql = connection.vendor == "postgresql"
         # statements that read one row each: read in one statement (_joined), in the place of the first
         single = [i for i in positions if statements[i].one_row] if postgresql else []
-        if len(single) < 2:
-            single = []
-        joined = _joined([statements[i] for i in single]) if single else None
-        run = [(i, joined if joined is not None and i == single[0] else statements[i]) for i in positions]
-        run = [(i, st) for i, st in run if not (joined is not None and i in single[1:])]
+        joined = _joined([statements[i] for i in single]) if len(single) > 1 else None
+        run = [
+            (i, joined if joined is not None and i in single else statements[i])
+            for i in positions
+            if joined is None or i not in single[1:]
+        ]
         fetched: list[tuple[list[tuple[Any, ...]], Any]] = []
         if len(run) == 1 or not (postgresql and hasattr(raw, "pipeline")):
             for _, st in run:

@@ -99,6 +99,32 @@ def teams_for(user: Any, minimum: str = Role.VIEWER) -> QuerySet[Team]:
     return Team.objects.filter(id__in=team_ids_for(user, minimum))
 
 
+def team_scope(teams: list[int] | None) -> tuple[str, list[Any]]:
+    """How a compiled read is scoped to a requester's team ids (None: every team, staff), and its argument:
+    ``""`` without one; ``"one"`` a team compared with ``=`` (PostgreSQL then walks a ``(team, <order>)`` index
+    for the page instead of joining and sorting the team's newest rows); ``"many"`` the ids as one array."""
+    if teams is None:
+        return "", []
+    if len(teams) == 1:
+        return "one", [teams[0]]
+    return "many", [teams]
+
+
+def scope_kinds(scope: str) -> list[type]:
+    """The argument kinds a ``team_scope`` adds to a compiled read."""
+    kinds: dict[str, list[type]] = {"": [], "one": [int], "many": [list]}
+    return list(kinds[scope])
+
+
+def in_team_scope(qs: QuerySet[Any], scope: str, team: Any, team_field: str = "team") -> QuerySet[Any]:
+    """``qs`` scoped as ``team_scope`` says, ``team`` its argument (unused without a scope)."""
+    if scope == "one":
+        return qs.filter(**{f"{team_field}_id": team})
+    if scope == "many":
+        return qs.filter(**{f"{team_field}__any": team})
+    return qs
+
+
 def scope_to_teams(qs: QuerySet[Any], user: Any, team_field: str = "team") -> QuerySet[Any]:
     """The records of ``qs`` the user may see."""
     if user is not None and user.is_authenticated and user.is_staff:

@@ -17,7 +17,14 @@ from django.utils import timezone
 from lims.api.rows import id_url
 from lims.compiled import CompiledCount, CompiledValues
 from lims.listing import CompiledRows, Sorting
-from lims.permissions import ScopedQuery, scope_to_teams, team_ids_for
+from lims.permissions import (
+    ScopedQuery,
+    in_team_scope,
+    scope_kinds,
+    scope_to_teams,
+    team_ids_for,
+    team_scope,
+)
 from lims.presentation import fixed, minute_text
 from lims.queries import without_bookkeeping
 from measurements import storage
@@ -157,18 +164,10 @@ _DERIVED_ORDER = ("computed_at",)
 
 def _derived_listing(scope: str, by_name: bool) -> tuple[CompiledCount, CompiledValues]:
     def build(*args: Any) -> QuerySet[DerivedProperty]:
-        qs = DerivedProperty.objects.all()
-        if scope == "one":
-            qs = qs.filter(team_id=args[-1])
-        elif scope == "many":
-            qs = qs.filter(team__any=args[-1])
-        if by_name:
-            qs = qs.filter(name=args[0])
-        return qs
+        qs = in_team_scope(DerivedProperty.objects.all(), scope, args[-1] if scope else None)
+        return qs.filter(name=args[0]) if by_name else qs
 
-    kinds: list[type] = [str] if by_name else []
-    if scope:
-        kinds.append(int if scope == "one" else list)
+    kinds: list[type] = ([str] if by_name else []) + scope_kinds(scope)
     order = Sorting.ordering(DerivedProperty, _DERIVED_ORDER, True)
     return (
         CompiledCount(build, *kinds),
@@ -189,12 +188,8 @@ def derived_page_listing(
     """The derived-property page in its default order, unfiltered or by name, as ``derived_page_rows``: the count
     and the page's rows in one round trip, through statements compiled once (one team compared with ``=``, so
     that the ``(team, name, -computed_at, -id)`` and ``(team, -computed_at, -id)`` indexes serve the page)."""
-    args: list[Any] = [] if name is None else [name]
-    scope = ""
-    if not user.is_staff:
-        teams = team_ids_for(user)
-        scope = "one" if len(teams) == 1 else "many"
-        args.append(teams[0] if len(teams) == 1 else teams)
+    scope, team_args = team_scope(None if user.is_staff else team_ids_for(user))
+    args: list[Any] = ([] if name is None else [name]) + team_args
     count, values = _DERIVED_LISTINGS[(scope, name is not None)]
     return CompiledRows(
         lambda: count.statement(*args),
