@@ -324,27 +324,35 @@ def cell_for_page(*, user: Any, pk: int) -> Cell | None:
 
 @dataclass
 class CellPage:
-    """What the cell page shows of a cell besides its lineage."""
+    """What the cell page shows of a cell, and what its provenance walk may take of it (``known``)."""
 
     cell: Cell
     attachments: list[Any]
     results: list[Any]
     measurements: list[Any]
+    known: Known
 
 
 def cell_page(*, user: Any, pk: int) -> CellPage | None:
     """The cell page's reads of cell ``pk``: the cell with its parts and state changes (``cell_for_page``), its
-    attachments (``attachment_rows``), headline results (``cell_headline``) and latest measurements
-    (``latest_measurements_of_cell``), all in one round trip (``run_each``); None if the user may not see the
-    cell (then the other reads are left unused)."""
+    attachments (``attachment_rows``), headline results (``cell_headline``), latest measurements
+    (``latest_measurements_of_cell``), and for its provenance walk the draws of its membrane's batch and every
+    lot its lineage can reach; all in one round trip, on generic plans (each is a look-up by key), the switch
+    and its reset in the same round trip (``run_each_on_generic_plans``). None if the user may not see the cell
+    (then the other reads are left unused).
+
+    ``known`` holds what the walk would read of the cell (``known_of_cell``), the draws and the lots: the walk
+    takes of those only the records it reaches through what the user may see (``Known.take``), so the lots
+    read beyond those (through another team's membrane, say) are never shown."""
     from django.contrib.contenttypes.models import ContentType
 
+    from lims.plans import run_each_on_generic_plans
     from measurements import selectors_derived, selectors_ingest  # measurements imports cells
 
     cell_read = _PAGE_CELL.statement(user, pk)
     if cell_read is None:
         return None
-    found, components, changes, attachments, results, measurements = run_each(
+    found, components, changes, attachments, results, measurements, draws, lots = run_each_on_generic_plans(
         [
             cell_read,
             _PAGE_COMPONENTS.statement(pk),
@@ -352,6 +360,8 @@ def cell_page(*, user: Any, pk: int) -> CellPage | None:
             _ATTACHMENTS.statement(ContentType.objects.get_for_model(Cell).pk, pk),
             selectors_derived.headline_statement(user, pk),
             selectors_ingest.latest_measurements_statement(user, pk),
+            _PAGE_DRAWS.statement(pk),
+            _PAGE_LOTS.statement(*[pk] * 9),
         ]
     )
     if len(found) != 1:
@@ -359,11 +369,16 @@ def cell_page(*, user: Any, pk: int) -> CellPage | None:
     cell = found[0]
     attach_children(cell, "components", components)
     attach_children(cell, "state_changes", changes)
-    return CellPage(cell, attachments, selectors_derived.headline_order(results), measurements)
+    known = known_of_cell(cell)
+    if cell.membrane_id and cell.membrane is not None:
+        known.add("batch_components", cell.membrane.batch_id, list(draws))
+    for lot in lots:
+        known.add("lot", lot.pk, lot)
+    return CellPage(cell, attachments, selectors_derived.headline_order(results), measurements, known)
 
 
 def component_texts(components: Iterable[CellComponent]) -> list[dict[str, Any]]:
-    """The cell page's composition table, one dict per part (``{% rowfor %}``): what the template wrote from the
+    """The cell page's composition table, one dict per part (the page's Jinja2 template prints them): what the template wrote from the
     part: its kind's label, ``position|default:"—"``, its lot and chemical or its electrode and the electrode's
     active material, ``area|floatformat:4``, ``mass_used|floatformat:5``."""
     out = []
@@ -385,7 +400,7 @@ def component_texts(components: Iterable[CellComponent]) -> list[dict[str, Any]]
 
 
 def state_change_texts(changes: Iterable[CellStateChange]) -> list[dict[str, Any]]:
-    """The cell page's state changes, one dict per change (``{% rowfor %}``): ``at|date:"Y-m-d H:i"``, the states'
+    """The cell page's state changes, one dict per change (the page's Jinja2 template prints them): ``at|date:"Y-m-d H:i"``, the states'
     labels, ``actor|default:"—"``, ``reason|default:"—"``."""
     zone = timezone.get_current_timezone()
     return [
@@ -401,7 +416,7 @@ def state_change_texts(changes: Iterable[CellStateChange]) -> list[dict[str, Any
 
 
 def measurement_link_texts(measurements: Iterable[Any]) -> list[dict[str, Any]]:
-    """The cell page's links to its latest measurements (``{% rowfor %}``): the page of each, its technique's
+    """The cell page's links to its latest measurements (the page's Jinja2 template prints them): the page of each, its technique's
     label, ``temperature|floatformat:"-1"`` and the uploaded file's name."""
     return [
         {
@@ -579,6 +594,23 @@ def _measurements_model(name: str) -> Any:
     return getattr(models, name)
 
 
+def _draw_rows() -> QuerySet[BatchComponent]:
+    return BatchComponent.objects.only("batch_id", "lot_id")
+
+
+def _lot_rows() -> QuerySet[StockLot]:
+    return StockLot.objects.select_related("chemical", "supplier").only(
+        "id",
+        "code",
+        "supplier_lot_number",
+        "chemical__id",
+        "chemical__name",
+        "chemical__abbreviation",
+        "supplier__id",
+        "supplier__name",
+    )
+
+
 #: the queries of ``provenance_up``, compiled once per process (lims/compiled.py): the same querysets as before,
 #: by ``__any`` instead of ``__in``
 #: what the graph's nodes and edges read of each kind (the node helpers above and the walk below): the walk reads
@@ -655,23 +687,41 @@ _UP: dict[str, CompiledByIds[Any]] = {
             "recipe_version__recipe__name",
         )
     ),
-    "batch_components": CompiledByIds(
-        lambda: BatchComponent.objects.only("batch_id", "lot_id"), field="batch_id", team_field=None
-    ),
-    "lot": CompiledByIds(
-        lambda: StockLot.objects.select_related("chemical", "supplier").only(
-            "id",
-            "code",
-            "supplier_lot_number",
-            "chemical__id",
-            "chemical__name",
-            "chemical__abbreviation",
-            "supplier__id",
-            "supplier__name",
-        ),
-        team_field=None,
-    ),
+    "batch_components": CompiledByIds(_draw_rows, field="batch_id", team_field=None),
+    "lot": CompiledByIds(_lot_rows, team_field=None),
 }
+
+
+def _draws_of_cell(cell_id: int) -> QuerySet[BatchComponent]:
+    """The draws of the batch a cell's membrane was cast from, as the walk reads a batch's draws."""
+    return _draw_rows().filter(batch__membranes__cells__id=cell_id)
+
+
+def _lots_of_cell(*cell_id: int) -> QuerySet[StockLot]:
+    """Every lot a cell's lineage can reach, as the walk reads lots: its parts' lots, the lots of its parts'
+    electrodes and of its cathode, its pellet's powder and its membrane's batch's draws. ``cell_id``: the cell's
+    id nine times (a compiled query binds each argument in one place)."""
+    ids = iter(cell_id)
+    part_electrodes = [
+        Electrode.objects.filter(
+            id__in=CellComponent.objects.filter(cell_id=next(ids)).values("electrode_id")
+        )
+        for _ in range(3)
+    ]
+    cathodes = [Electrode.objects.filter(cells__id=next(ids)) for _ in range(3)]
+    columns = ("active_lot_id", "conductive_lot_id", "binder_lot_id")
+    sources: list[QuerySet[Any]] = [
+        *(e.values(column) for e, column in zip(part_electrodes, columns, strict=True)),
+        *(e.values(column) for e, column in zip(cathodes, columns, strict=True)),
+        Pellet.objects.filter(cells__id=next(ids)).values("lot_id"),
+        BatchComponent.objects.filter(batch__membranes__cells__id=next(ids)).values("lot_id"),
+    ]
+    parts = CellComponent.objects.filter(cell_id=next(ids), lot_id__isnull=False).values("lot_id").order_by()
+    return _lot_rows().filter(id__in=parts.union(*(q.order_by() for q in sources), all=True))
+
+
+_PAGE_DRAWS: CompiledQuery[BatchComponent] = CompiledQuery(_draws_of_cell, int)
+_PAGE_LOTS: CompiledQuery[StockLot] = CompiledQuery(_lots_of_cell, *[int] * 9)
 
 
 class Known:
@@ -887,7 +937,7 @@ def provenance_up(
             pending["lot"].add(bc.lot_id)
             g.edge(f"lot:{bc.lot_id}", f"batch:{bc.batch_id}", "drawn into")
     if pending["lot"]:
-        for lot in _UP["lot"].rows(pending["lot"]):
+        for lot in known.read([("lot", pending["lot"], None)])[0]:
             key = _lot_node(g, lot)
             ckey = g.node("chemical", lot.chemical_id, str(lot.chemical))
             g.edge(ckey, key, "lot of")

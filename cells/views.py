@@ -25,7 +25,6 @@ from lims.errors import DomainError
 from lims.listing import PresentedRows, Sorting
 from lims.models import Role
 from lims.permissions import has_role, team_ids_for
-from lims.plans import generic_plans_for
 
 
 def _can_write(user: Any, team_id: int | None = None) -> bool:
@@ -68,6 +67,7 @@ def cell_list(request: HttpRequest) -> HttpResponse:
             "sorting": sorting,
             "can_write": _can_write(request.user),
         },
+        using="jinja2",
     )
 
 
@@ -89,7 +89,6 @@ CELL_SORTS = {
 
 
 @login_required
-@generic_plans_for()  # look-ups by key: the provenance walk binds its ids as one array
 def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = selectors.cell_page(user=request.user, pk=pk)
     if page is None:
@@ -100,11 +99,10 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {"state": s, "label": CellState(s).label, "destructive": s in _DESTRUCTIVE}
         for s in TRANSITIONS[CellState(cell.state)]
     ]
-    # the walk takes the records the page has read (the cell, its parts, electrolyte and electrodes)
+    # the walk takes the records the page has read (the cell, its parts, electrolyte, electrodes, draws, lots):
+    # it reads nothing more unless a record was not among them
     graph = selectors.provenance_up(
-        cells=[cell.pk],
-        team_ids=selectors.visible_team_ids(request.user),
-        known=selectors.known_of_cell(cell),
+        cells=[cell.pk], team_ids=selectors.visible_team_ids(request.user), known=page.known
     )
     lineage = _lineage_rows(graph)
     from measurements.selectors_derived import headline_texts
@@ -132,6 +130,7 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "results": headline_texts(page.results),
             "measurements": selectors.measurement_link_texts(page.measurements),
         },
+        using="jinja2",
     )
 
 

@@ -100,6 +100,22 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # the pages rendered most (lims/jinja.py): compiled once, not interpreted per request; the shared
+        # includes of templates/ (plain HTML such as _nav.html) are found after templates/jinja2/
+        "BACKEND": "lims.jinja.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2", BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "lims.jinja.environment",
+            "keep_trailing_newline": True,
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
 ]
 
 DATABASE_URL = env("DATABASE_URL")

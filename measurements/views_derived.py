@@ -92,6 +92,7 @@ def _derived_page(
             "q": text,
             "filters_set": active_filters(request, filterset.form, [("q", "Search")]),
         },
+        using="jinja2",
     )
 
 

@@ -2,8 +2,8 @@
 
 The cell list and derived-property pages read their rows as columns (``values_list``) and make each row's texts
 in Python (``cells.selectors.cell_page_rows``, ``measurements.selectors_derived.derived_page_rows``); their
-templates print those texts. Here each page's row markup, taken from its template as it is now and fed those
-rows, is compared with the row markup the page had when it printed model instances (kept below, verbatim, as the
+templates (Jinja2, ``templates/jinja2/``) print those texts. Here each page's row markup, taken from its template
+as it is now and fed those rows, is compared with the row markup the page had when it printed model instances (kept below, verbatim, as the
 oracle: the template calls ``get_configuration_display``, ``str()`` of the recipe version and of the person, the
 ``date``, ``floatformat`` and ``widthratio`` filters, ``derived_value``...), on a generated lab with hostile
 texts in it, in a time zone with an offset, for every row.
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.template import Context, Template
+from django.template import Context, Template, engines
 from django.utils import timezone
 
 from cells import selectors as cell_selectors
@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.django_db]
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
-#: the cell list page's rows as they were written from Cell instances (templates/cells/cell_list.html)
+#: the cell list page's rows as they were written from Cell instances (templates/cells/cell_list.html before its rows were texts)
 OLD_CELL_ROW = """{% for cell in page %}
     <tr>
       <td><a href="{% url 'cells:cell-detail' cell.pk %}">{{ cell.code }}</a></td>
@@ -63,7 +63,7 @@ OLD_DERIVED_ROW = """{% load derived_values %}{% for row, label, subject, electr
   </tr>
   {% endfor %}"""
 
-#: the cell page's results table as it was written from DerivedProperty instances (templates/cells/cell_detail.html)
+#: the cell page's results table as it was written from DerivedProperty instances (tests/oracles/cell_detail.html)
 OLD_RESULTS = """{% load lims_ui %}{% for r, label in results %}
       <tr data-property="{{ r.name }}"><td><a href="{% url 'measurements:derived-detail' r.pk %}">{{ label }}</a></td>
         <td class="num">{{ r.value|sig:4 }}{% if r.uncertainty is not None %} ± {{ r.uncertainty|sig:2 }}{% endif %}</td><td>{{ r.unit }}</td>
@@ -86,12 +86,18 @@ OLD_STATE_CHANGES = """{% for s in state_changes %}
     {% endfor %}"""
 
 
-def _loop_of(template_path: str, start: str, end: str) -> str:
-    """The row loop of a page's template as it is now: from ``start`` up to ``end`` (the ``{% empty %}`` or
-    ``{% endrowfor %}`` that closes it), closed with ``{% endrowfor %}`` (``lims/template_rows.py``)."""
-    source = (TEMPLATES / template_path).read_text()
+def _jinja_loop_of(template_path: str, start: str, end: str) -> Any:
+    """The row loop of a Jinja2 page (``templates/jinja2/``) as it is now, from ``start`` up to ``end``, closed
+    with ``{% endfor %}``."""
+    source = (TEMPLATES / "jinja2" / template_path).read_text()
     body = source[source.index(start) : source.index(end, source.index(start))]
-    return "{% load lims_ui %}" + body + "{% endrowfor %}"
+    return engines["jinja2"].from_string(body + "{% endfor %}")
+
+
+def _as_django_escapes(markup: str) -> str:
+    """Jinja2 (markupsafe) writes ' and " as &#39; and &#34;, Django as &#x27; and &quot;: the same to a
+    browser. Nothing else is rewritten."""
+    return markup.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
 
 
 def _hostile(lab_cells: list[Cell]) -> None:
@@ -152,7 +158,7 @@ def lab(team: Any, researcher: Any) -> Any:
 
 
 def test_the_cell_list_rows_are_the_markup_the_page_wrote_from_cells(lab: Any) -> None:
-    new = Template(_loop_of("cells/cell_list.html", "{% rowfor cell in page %}", "{% empty %}"))
+    new = _jinja_loop_of("cells/cell_list.html", "{% for cell in page %}", "{% else %}\n    <tr><td colspan")
     old = Template(OLD_CELL_ROW)
     cells = list(
         Cell.objects.filter(team=lab)
@@ -166,13 +172,13 @@ def test_the_cell_list_rows_are_the_markup_the_page_wrote_from_cells(lab: Any) -
     for zone in ("UTC", "Asia/Kolkata"):
         with timezone.override(zoneinfo.ZoneInfo(zone)):  # the texts are made in the request's time zone
             expected = old.render(Context({"page": cells}))
-            got = new.render(Context({"page": cell_selectors.cell_page_rows(columns)}))
+            got = _as_django_escapes(new.render({"page": cell_selectors.cell_page_rows(columns)}))
         assert got == expected
     assert re.search(r"&lt;b&gt;&quot;x&quot;&lt;/b&gt;", got)  # the hostile text is escaped once
 
 
 def test_the_derived_property_rows_are_the_markup_the_page_wrote_from_properties(lab: Any) -> None:
-    new = Template(_loop_of("measurements/derived/list.html", "{% rowfor row in rows %}", "{% endrowfor %}"))
+    new = _jinja_loop_of("measurements/derived/list.html", "{% for row in rows %}", "{% endfor %}")
     old = Template(OLD_DERIVED_ROW)
     props = list(derived_selectors._derived_rows().filter(team=lab).order_by("id"))
     assert (
@@ -195,14 +201,14 @@ def test_the_derived_property_rows_are_the_markup_the_page_wrote_from_properties
     for zone in ("UTC", "America/St_Johns"):
         with timezone.override(zoneinfo.ZoneInfo(zone)):
             expected = old.render(Context({"rows": instances}))
-            got = new.render(Context({"rows": derived_selectors.derived_page_rows(columns)}))
+            got = _as_django_escapes(new.render({"rows": derived_selectors.derived_page_rows(columns)}))
         assert got == expected
 
 
 def test_the_cell_page_results_are_the_markup_the_page_wrote_from_properties(lab: Any) -> None:
     """Every property of a cell the lab holds (of a series, of a measurement, without a temperature or an
     uncertainty, values for plain and scientific notation), read as the cell page reads its headline results."""
-    new = Template(_loop_of("cells/cell_detail.html", "{% rowfor r in results %}", "{% endrowfor %}"))
+    new = _jinja_loop_of("cells/cell_detail.html", "{% for r in results %}", "{% endfor %}")
     old = Template(OLD_RESULTS)
     cell = Cell.objects.filter(team=lab).order_by("-id").first()
     assert cell is not None
@@ -224,7 +230,7 @@ def test_the_cell_page_results_are_the_markup_the_page_wrote_from_properties(lab
     assert any(p.series_id for p in props) and any(p.measurement_id and not p.series_id for p in props)
     assert any(p.temperature is None for p in props) and any(p.uncertainty is None for p in props)
     expected = old.render(Context({"results": [(r, derived_selectors.label_of(r.name)) for r in props]}))
-    got = new.render(Context({"results": derived_selectors.headline_texts(props)}))
+    got = _as_django_escapes(new.render({"results": derived_selectors.headline_texts(props)}))
     assert got == expected
     assert "series</a>" in got and "measurement #" in got
 
@@ -247,9 +253,9 @@ def test_the_cell_page_parts_links_and_state_changes_are_the_markup_the_page_wro
         original_name='run <1> & "2".mpr'
     )
     sections = [
-        ("{% rowfor c in components %}", "{% empty %}", OLD_COMPONENTS, "components"),
-        ("{% rowfor m in measurements %}", "{% endrowfor %}", OLD_MEASUREMENTS, "measurements"),
-        ("{% rowfor s in state_changes %}", "{% empty %}", OLD_STATE_CHANGES, "state_changes"),
+        ("{% for c in components %}", "{% else %}<tr><td colspan", OLD_COMPONENTS, "components"),
+        ("{% for m in measurements %}", "{% endfor %}", OLD_MEASUREMENTS, "measurements"),
+        ("{% for s in state_changes %}", "{% else %}<tr><td colspan", OLD_STATE_CHANGES, "state_changes"),
     ]
     seen = {"components": 0, "measurements": 0, "state_changes": 0}
     for cell in Cell.objects.filter(team=lab).order_by("id"):
@@ -261,7 +267,7 @@ def test_the_cell_page_parts_links_and_state_changes_are_the_markup_the_page_wro
             "state_changes": list(page.cell.state_changes.all()),
         }
         for start, end, old_source, key in sections:
-            new = Template(_loop_of("cells/cell_detail.html", start, end))
+            new = _jinja_loop_of("cells/cell_detail.html", start, end)
             for zone in ("UTC", "Asia/Kolkata"):
                 with timezone.override(zoneinfo.ZoneInfo(zone)):  # the texts are made in the request's zone
                     texts = {
@@ -270,7 +276,7 @@ def test_the_cell_page_parts_links_and_state_changes_are_the_markup_the_page_wro
                         "state_changes": cell_selectors.state_change_texts(instances["state_changes"]),
                     }
                     expected = Template(old_source).render(Context({key: instances[key]}))
-                    got = new.render(Context({key: texts[key]}))
+                    got = _as_django_escapes(new.render({key: texts[key]}))
                 assert got == expected, (cell.code, key)
             seen[key] += len(instances[key])
     assert all(seen.values()), seen

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cells import selectors
 from cells.tests import factories as f
-from formulations.models import ChemicalRole
+from formulations.models import BatchComponent, ChemicalRole
 from measurements.models import DerivedProperty, Measurement, Upload
 
 pytestmark = pytest.mark.django_db
@@ -239,10 +239,12 @@ def _as_sets(graph: dict[str, Any]) -> tuple[set[str], set[str]]:
 def test_the_walk_seeded_with_the_cell_pages_records_is_the_walk_that_reads_them(
     team, other_team, researcher, outsider
 ):
-    """The cell page hands its walk the records it has read (``known_of_cell``): for every kind of cell, for staff,
-    a member, someone of another team and a member of both, the graph is the one the walk reads by itself,
-    including when the cell's electrolyte, cathode or a part's electrode belongs to a team the requester is not in
-    (the walk leaves those out: so must the records handed to it), and it reads fewer records."""
+    """The cell page hands its walk the records it has read (``cell_page(...).known``: the cell, its parts,
+    electrolyte and electrodes, the draws of its membrane's batch and every lot its lineage can reach): for every
+    kind of cell, for staff, a member, someone of another team and a member of both, the graph is the one the
+    walk reads by itself, including when the cell's electrolyte, cathode or a part's electrode belongs to a team
+    the requester is not in (the walk leaves those out, and the lots behind them: so must the records handed to
+    it), and the seeded walk reads nothing."""
     data = build_dataset(team, researcher, scale=2)
     theirs = build_dataset(other_team, outsider, scale=1)
     cells = data["cells"]
@@ -259,15 +261,24 @@ def test_the_walk_seeded_with_the_cell_pages_records_is_the_walk_that_reads_them
             assert page is not None
             with CaptureQueriesContext(connection) as reading:
                 read = selectors.provenance_up(cells=[cell.pk], team_ids=team_ids)
-            known = selectors.known_of_cell(page.cell)
             with CaptureQueriesContext(connection) as seeding:
-                seeded = selectors.provenance_up(cells=[cell.pk], team_ids=team_ids, known=known)
-            read_n, seeded_n = len(reading.captured_queries), len(seeding.captured_queries)
+                seeded = selectors.provenance_up(cells=[cell.pk], team_ids=team_ids, known=page.known)
             assert _as_sets(seeded) == _as_sets(read), (cell.code, team_ids)
+            assert len(seeding.captured_queries) == 0, (cell.code, team_ids)
             if team_ids is None or team.pk in team_ids:
-                assert read["nodes"] and seeded_n < read_n
+                assert read["nodes"] and _ids(read, "lot") and len(reading.captured_queries) > 0
     member = selectors.provenance_up(cells=[borrowed.pk], team_ids=[team.pk])
     assert not _ids(member, "membrane")  # the other team's membrane is left out, as the walk leaves it out
+    # the page did read the lots drawn into the other team's batch: the seeded walk leaves them out too
+    their_draws = set(
+        BatchComponent.objects.filter(batch_id=borrowed.membrane.batch_id).values_list("lot_id", flat=True)
+    )
+    page = selectors.cell_page(user=researcher, pk=borrowed.pk)
+    assert page is not None
+    held, _ = page.known.take("lot", their_draws, None)
+    assert held and {lot.pk for lot in held} == their_draws
+    seeded = selectors.provenance_up(cells=[borrowed.pk], team_ids=[team.pk], known=page.known)
+    assert not _ids(seeded, "lot") & (their_draws - _ids(member, "lot"))
 
 
 def test_known_records_refuse_a_kind_the_walk_does_not_read() -> None:

@@ -45,10 +45,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.core.signals import setting_changed
 from django.db import router
 from django.db.models import Model, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from rest_framework import ISO_8601, exceptions, relations
 from rest_framework import fields as drf_fields
@@ -80,7 +81,7 @@ class RowValue:
 
 _ID_SENTINEL = 987654321987
 _TEXT_SENTINEL = "lims-route-sentinel"
-_URL_TEMPLATES: dict[tuple[str, str, int], list[str] | None] = {}
+_URL_TEMPLATES: dict[tuple[str, str, int, Any], list[str] | None] = {}
 _PLAIN_TEXT = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -91,7 +92,7 @@ def id_url(name: str, pk: Any, *more: str) -> str:
     if any(_PLAIN_TEXT.fullmatch(m) is None for m in more):
         return reverse(name, args=[pk, *more])
     prefix = get_script_prefix()
-    key = (name, prefix, len(more))
+    key = (name, prefix, len(more), get_urlconf())
     parts = _URL_TEMPLATES.get(key, [])
     if parts == []:
         url = reverse(name, args=[_ID_SENTINEL, *([_TEXT_SENTINEL] * len(more))])
@@ -107,6 +108,23 @@ def id_url(name: str, pk: Any, *more: str) -> str:
     for word, piece in zip(more, parts[2:], strict=True):
         out += [word, piece]
     return "".join(out)
+
+
+def plain_url(name: str) -> str:
+    """``reverse(name)`` for a route without arguments, remembered per process (and script prefix, URLconf)."""
+    key = (name, get_script_prefix(), -1, get_urlconf())
+    found = _URL_TEMPLATES.get(key)
+    if found is None:
+        found = _URL_TEMPLATES[key] = [reverse(name)]
+    return found[0]
+
+
+def _forget_urls(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _URL_TEMPLATES.clear()
+
+
+setting_changed.connect(_forget_urls)
 
 
 class PlanError(ValueError):

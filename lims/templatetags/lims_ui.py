@@ -1,5 +1,5 @@
-"""Template helpers shared by every page: sortable table headers, the "History" link of a record and the
-rows of a list page (``{% rowfor %}``)."""
+"""Template helpers shared by every page: sortable table headers, the "History" link of a record, the
+filters of numbers (``sig``, ``percent``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from django import template
 from django.utils.html import format_html
 
 from lims.listing import HeaderCell, Sorting
-from lims.template_rows import do_rowfor
 
 register = template.Library()
-register.tag("rowfor", do_rowfor)  # {% rowfor row in rows %}: a list page's rows (lims/template_rows.py)
 
 
 @register.inclusion_tag("_th.html")
