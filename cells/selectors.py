@@ -378,15 +378,17 @@ def cell_page(*, user: Any, pk: int) -> CellPage | None:
 
 
 def component_texts(components: Iterable[CellComponent]) -> list[dict[str, Any]]:
-    """The cell page's composition table, one dict per part (the page's Jinja2 template prints them): what the template wrote from the
-    part: its kind's label, ``position|default:"—"``, its lot and chemical or its electrode and the electrode's
-    active material, ``area|floatformat:4``, ``mass_used|floatformat:5``."""
+    """The cell page's composition table, one dict per part (the page's template prints them): what the template
+    wrote from the part: its kind's label, ``position|default:"—"``, its lot and chemical or its electrode and the
+    electrode's active material, ``area|floatformat:4``, ``mass_used|floatformat:5``. The labels are looked up in
+    one table (``get_kind_display`` builds a table of every choice on each call)."""
+    kinds = labels(CellComponent._meta.get_field("kind").flatchoices)
     out = []
     for c in components:
         lot, electrode = (c.lot if c.lot_id else None), (c.electrode if c.electrode_id else None)
         out.append(
             {
-                "kind": c.get_kind_display(),
+                "kind": choice_label(kinds, c.kind),
                 "position": c.position or "—",
                 "lot_code": lot.code if lot is not None else None,
                 "lot_chemical": lot.chemical.name if lot is not None else None,
@@ -400,14 +402,15 @@ def component_texts(components: Iterable[CellComponent]) -> list[dict[str, Any]]
 
 
 def state_change_texts(changes: Iterable[CellStateChange]) -> list[dict[str, Any]]:
-    """The cell page's state changes, one dict per change (the page's Jinja2 template prints them): ``at|date:"Y-m-d H:i"``, the states'
-    labels, ``actor|default:"—"``, ``reason|default:"—"``."""
+    """The cell page's state changes, one dict per change (the page's template prints them):
+    ``at|date:"Y-m-d H:i"``, the states' labels, ``actor|default:"—"``, ``reason|default:"—"``."""
     zone = timezone.get_current_timezone()
+    states = labels(CellStateChange._meta.get_field("to_state").flatchoices)
     return [
         {
             "at": minute_text(s.at, zone),
-            "from": s.get_from_state_display(),
-            "to": s.get_to_state_display(),
+            "from": choice_label(states, s.from_state),
+            "to": choice_label(states, s.to_state),
             "actor": "—" if s.actor is None else str(s.actor),
             "reason": s.reason or "—",
         }
@@ -416,13 +419,17 @@ def state_change_texts(changes: Iterable[CellStateChange]) -> list[dict[str, Any
 
 
 def measurement_link_texts(measurements: Iterable[Any]) -> list[dict[str, Any]]:
-    """The cell page's links to its latest measurements (the page's Jinja2 template prints them): the page of each, its technique's
-    label, ``temperature|floatformat:"-1"`` and the uploaded file's name."""
+    """The cell page's links to its latest measurements (the page's template prints them): the page of each, its
+    technique's label, ``temperature|floatformat:"-1"`` and the uploaded file's name."""
+    measurements = list(measurements)
+    if not measurements:
+        return []
+    techniques = labels(type(measurements[0])._meta.get_field("technique").flatchoices)
     return [
         {
             "url": id_url("measurements:measurement-detail", m.pk),
             "pk": m.pk,
-            "technique": m.get_technique_display(),
+            "technique": choice_label(techniques, m.technique),
             "temperature": None if m.temperature is None else fixed(m.temperature, -1),
             "original_name": m.upload.original_name,
         }

@@ -118,13 +118,18 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_write": can_write,
             "lineage": lineage,
             "attachments": page.attachments,
-            "postmortem_form": PostmortemForm(
-                initial={
-                    "version": cell.version,
-                    "notes": cell.postmortem_notes,
-                    "dendrites_observed": cell.dendrites_observed,
-                    "delamination_observed": cell.delamination_observed,
-                }
+            # printed for a writer of a disassembled cell only (a form copies its fields when made)
+            "postmortem_form": (
+                PostmortemForm(
+                    initial={
+                        "version": cell.version,
+                        "notes": cell.postmortem_notes,
+                        "dendrites_observed": cell.dendrites_observed,
+                        "delamination_observed": cell.delamination_observed,
+                    }
+                )
+                if can_write and cell.state == CellState.DISASSEMBLED
+                else None
             ),
             "is_disassembled": cell.state == CellState.DISASSEMBLED,
             "results": headline_texts(page.results),

@@ -932,8 +932,8 @@ def headline_order(rows: list[DerivedProperty]) -> list[DerivedProperty]:
 
 
 def headline_texts(rows: Iterable[DerivedProperty]) -> list[dict[str, Any]]:
-    """The texts of the cell page's results table, one dict per property (the page's Jinja2 template prints them): what the
-    template wrote from each property: its label, ``value|sig:4``, ``uncertainty|sig:2``, ``temperature|
+    """The texts of the cell page's results table, one dict per property (the page's template prints them): what
+    the template wrote from each property: its label, ``value|sig:4``, ``uncertainty|sig:2``, ``temperature|
     floatformat:"-1"``, and the page it was computed from (its series, else its measurement)."""
     from lims.templatetags.lims_ui import sig
 
