@@ -294,13 +294,20 @@ def cell_detail(*, user: Any) -> QuerySet[Cell]:
 
 
 def _detail_components() -> QuerySet[CellComponent]:
-    return CellComponent.objects.select_related(
-        "lot__chemical", "lot__supplier", "electrode__active_lot__chemical"
+    joined = ("lot__chemical", "lot__supplier", "electrode__active_lot__chemical")
+    return without_bookkeeping(
+        CellComponent.objects.select_related(*joined),
+        "lot",
+        "lot__chemical",
+        "lot__supplier",
+        "electrode",
+        "electrode__active_lot",
+        "electrode__active_lot__chemical",
     )
 
 
 def _detail_changes() -> QuerySet[CellStateChange]:
-    return CellStateChange.objects.select_related("actor")
+    return without_bookkeeping(CellStateChange.objects.select_related("actor"), "actor")
 
 
 _PAGE_CELL: ScopedQuery[Cell] = ScopedQuery(_cell_rows, lambda qs, pk: qs.filter(pk=pk), int)
