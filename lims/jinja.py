@@ -1,4 +1,5 @@
-"""The Jinja2 environment of the pages that are rendered most (docs/architecture.md, "Templates").
+"""The Jinja2 environment of the pages that are rendered most (docs/architecture.md: "The pages rendered most are
+Jinja2 templates").
 
 Django's template language interprets its node tree on every request (~3 ms for the cell page); Jinja2 compiles a
 template once into Python. The pages written in Jinja2 live in ``templates/jinja2/`` and are rendered with
@@ -23,7 +24,7 @@ from typing import Any
 
 import jinja2
 from django.conf import settings
-from django.template import defaultfilters
+from django.template import TemplateSyntaxError, defaultfilters
 from django.template.backends import jinja2 as backend
 from django.template.backends.utils import csrf_input, csrf_token_lazy
 from django.templatetags.static import static
@@ -148,6 +149,13 @@ class _Csrf:
     __str__ = __html__
 
 
+def _as_django_error(exc: jinja2.TemplateSyntaxError) -> TemplateSyntaxError:
+    """A Jinja2 syntax error as Django's backend reports it: Django's error, with the debug page's source lines."""
+    error = TemplateSyntaxError(exc.args)
+    error.template_debug = backend.get_exception_info(exc)  # type: ignore[arg-type,attr-defined]
+    return error
+
+
 class Template(backend.Template):
     def __init__(self, template: Any, backend: Any) -> None:
         super().__init__(template, backend)
@@ -167,7 +175,10 @@ class Template(backend.Template):
         signals = sys.modules.get("django.test.signals")
         if signals is not None:
             signals.template_rendered.send(sender=self, template=self, context=context)
-        return self.template.render(context)
+        try:
+            return self.template.render(context)
+        except jinja2.TemplateSyntaxError as exc:  # an included template, compiled as it is reached
+            raise _as_django_error(exc) from exc
 
 
 class Jinja2(backend.Jinja2):
@@ -178,4 +189,7 @@ class Jinja2(backend.Jinja2):
         return Template(super().get_template(template_name).template, self)
 
     def from_string(self, template_code: str) -> Template:
-        return Template(self.env.from_string(template_code), self)
+        try:
+            return Template(self.env.from_string(template_code), self)
+        except jinja2.TemplateSyntaxError as exc:
+            raise _as_django_error(exc) from exc

@@ -289,3 +289,12 @@ def test_a_page_makes_its_csrf_token_once(world: Any) -> None:
     token = re.search(r'value="([^"]+)"', first[0])
     assert token is not None
     assert unmask(token.group(1)) == unmask(first[2])
+
+
+def test_a_syntax_error_is_reported_as_djangos() -> None:
+    """A broken Jinja2 template raises Django's TemplateSyntaxError with the debug page's source lines."""
+    from django.template import TemplateSyntaxError
+
+    with pytest.raises(TemplateSyntaxError) as raised:
+        engines["jinja2"].from_string("line one\n{% if %}")
+    assert raised.value.template_debug["line"] == 2  # type: ignore[attr-defined]
