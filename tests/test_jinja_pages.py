@@ -105,6 +105,27 @@ def test_the_comparison_sees_a_difference(hostile_cells: list[Cell], world: Any)
     )
 
 
+def _list_pages_match(person: Any, route: str, template: str, oracle: str, queries: list[str]) -> set[str]:
+    """Each query's page of a list equals its oracle's; the markers of what the pages showed (both pagers, a
+    refused filter's errors, an empty result)."""
+    source = (ORACLES / oracle).read_text()
+    client = Client()
+    client.force_login(person)
+    seen: set[str] = set()
+    for query in queries:
+        response = client.get(reverse(route) + query)
+        assert response.status_code == 200, query
+        got = response.content.decode()
+        expected = _django_oracle(_page_context(response, template), response.wsgi_request, source)
+        assert _comparable(got) == _comparable(expected), query
+        seen.update(
+            k
+            for k in ("Next →", "← Previous", "errorlist", "No derived property matches", "No cell matches")
+            if k in got
+        )
+    return seen
+
+
 DERIVED_QUERIES = [
     "",
     "?name=ionic_conductivity",
@@ -127,20 +148,13 @@ def test_the_derived_property_page_is_the_markup_its_django_template_wrote(
     refuses, sorted, and with nothing found."""
     settings.TIME_ZONE = "America/St_Johns"
     generate_lab(Counts.uniform(60), seed=12, tag="jd", teams=[team], members=[researcher])
-    oracle = (ORACLES / "derived_list.html").read_text()
-    client = Client()
-    client.force_login(researcher)
-    seen: set[str] = set()
-    for query in DERIVED_QUERIES:
-        response = client.get(reverse("measurements:derived-list") + query)
-        assert response.status_code == 200, query
-        got = response.content.decode()
-        context = _page_context(response, "measurements/derived/list.html")
-        expected = _django_oracle(context, response.wsgi_request, oracle)
-        assert _comparable(got) == _comparable(expected), query
-        seen.update(
-            k for k in ("Next →", "← Previous", "errorlist", "No derived property matches") if k in got
-        )
+    seen = _list_pages_match(
+        researcher,
+        "measurements:derived-list",
+        "measurements/derived/list.html",
+        "derived_list.html",
+        DERIVED_QUERIES,
+    )
     assert seen == {"Next →", "← Previous", "errorlist", "No derived property matches"}
 
 
@@ -165,18 +179,9 @@ def test_the_cell_list_is_the_markup_its_django_template_wrote(
     nothing found."""
     settings.TIME_ZONE = "Asia/Kolkata"
     generate_lab(Counts.uniform(60), seed=13, tag="jc", teams=[team], members=[researcher])
-    oracle = (ORACLES / "cell_list.html").read_text()
-    client = Client()
-    client.force_login(researcher)
-    seen: set[str] = set()
-    for query in CELL_LIST_QUERIES:
-        response = client.get(reverse("cells:cell-list") + query)
-        assert response.status_code == 200, query
-        got = response.content.decode()
-        context = _page_context(response, "cells/cell_list.html")
-        expected = _django_oracle(context, response.wsgi_request, oracle)
-        assert _comparable(got) == _comparable(expected), query
-        seen.update(k for k in ("Next →", "← Previous", "errorlist", "No cell matches") if k in got)
+    seen = _list_pages_match(
+        researcher, "cells:cell-list", "cells/cell_list.html", "cell_list.html", CELL_LIST_QUERIES
+    )
     assert seen == {"Next →", "← Previous", "errorlist", "No cell matches"}
 
 
