@@ -345,7 +345,7 @@ def cell_page(*, user: Any, pk: int) -> CellPage | None:
     attachments (``attachment_rows``), headline results (``cell_headline``), latest measurements
     (``latest_measurements_of_cell``), and for its provenance walk the draws of its membrane's batch and every
     lot its lineage can reach; all in one round trip, on generic plans (each is a look-up by key), the switch
-    and its reset in the same round trip (``run_each_on_generic_plans``). None if the user may not see the cell
+    and its reset in the same round trip (``run_each`` with ``lims.plans.run_on_generic_plans``). None if the user may not see the cell
     (then the other reads are left unused).
 
     ``known`` holds what the walk would read of the cell (``known_of_cell``), the draws and the lots: the walk
@@ -353,13 +353,13 @@ def cell_page(*, user: Any, pk: int) -> CellPage | None:
     read beyond those (through another team's membrane, say) are never shown."""
     from django.contrib.contenttypes.models import ContentType
 
-    from lims.plans import run_each_on_generic_plans
+    from lims.plans import run_on_generic_plans
     from measurements import selectors_derived, selectors_ingest  # measurements imports cells
 
     cell_read = _PAGE_CELL.statement(user, pk)
     if cell_read is None:
         return None
-    found, components, changes, attachments, results, measurements, draws, lots = run_each_on_generic_plans(
+    found, components, changes, attachments, results, measurements, draws, lots = run_each(
         [
             cell_read,
             _PAGE_COMPONENTS.statement(pk),
@@ -369,7 +369,8 @@ def cell_page(*, user: Any, pk: int) -> CellPage | None:
             selectors_ingest.latest_measurements_statement(user, pk),
             _PAGE_DRAWS.statement(pk),
             _PAGE_LOTS.statement(*[pk] * 9),
-        ]
+        ],
+        run=run_on_generic_plans,
     )
     if len(found) != 1:
         return None
@@ -728,7 +729,7 @@ def _lots_of_cell(*cell_id: int) -> QuerySet[StockLot]:
         *(e.values(column) for e, column in zip(part_electrodes, columns, strict=True)),
         *(e.values(column) for e, column in zip(cathodes, columns, strict=True)),
         Pellet.objects.filter(cells__id=next(ids)).values("lot_id"),
-        BatchComponent.objects.filter(batch__membranes__cells__id=next(ids)).values("lot_id"),
+        _draws_of_cell(next(ids)).values("lot_id"),
     ]
     parts = CellComponent.objects.filter(cell_id=next(ids), lot_id__isnull=False).values("lot_id").order_by()
     return _lot_rows().filter(id__in=parts.union(*(q.order_by() for q in sources), all=True))

@@ -580,9 +580,12 @@ class CompiledByIds(Generic[M]):
         return self._scoped.statement(wanted, list(team_ids)) if team_ids else None
 
 
-def run_each(statements: list[Statement | None]) -> list[Any]:
-    """``run_together`` of the statements that are not None (in one round trip); None gives no rows."""
-    results = iter(run_together([st for st in statements if st is not None]))
+def run_each(
+    statements: list[Statement | None], run: Callable[[list[Statement]], list[Any]] | None = None
+) -> list[Any]:
+    """``run_together`` (or ``run``, e.g. ``lims.plans.run_on_generic_plans``) of the statements that are not None
+    (in one round trip); None gives no rows."""
+    results = iter((run or run_together)([st for st in statements if st is not None]))
     return [[] if st is None else next(results) for st in statements]
 
 

@@ -107,12 +107,6 @@ def run_on_generic_plans(statements: list[Statement]) -> list[Any]:
         raise
 
 
-def run_each_on_generic_plans(statements: list[Statement | None]) -> list[Any]:
-    """``run_on_generic_plans`` of the statements that are not None (as ``run_each``); None gives no rows."""
-    results = iter(run_on_generic_plans([st for st in statements if st is not None]))
-    return [[] if st is None else next(results) for st in statements]
-
-
 def plan_safe(request: HttpRequest, filters: Iterable[str]) -> bool:
     """A GET or HEAD whose parameters with a value are all page choices or ``filters``."""
     if request.method not in ("GET", "HEAD"):
