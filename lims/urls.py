@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from lims import views, views_audit
 from lims.api.urls import urlpatterns as core_api
 from lims.login import ThrottledLoginView
+from lims.url_index import indexed
 
 api_v1 = [
     *core_api,
@@ -18,7 +19,7 @@ api_v1 = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
 
-urlpatterns = [
+routes = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),
@@ -29,8 +30,11 @@ urlpatterns = [
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_v1)),
-    path("", include("formulations.urls")),
-    path("", include("cells.urls")),
-    path("", include("measurements.urls")),
+    indexed("api/v1/", api_v1),
+    indexed("", "formulations.urls"),
+    indexed("", "cells.urls"),
+    indexed("", "measurements.urls"),
 ]
+
+# resolved through an index of the routes by their first segment (lims/url_index.py)
+urlpatterns = [indexed("", routes)]
