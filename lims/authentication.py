@@ -6,17 +6,29 @@ queries (lims/compiled.py): the SQL Django writes for them, compiled once per pr
 ``SessionStore`` (settings.SESSION_ENGINE = "lims.authentication") and ``ModelBackend``
 (settings.AUTHENTICATION_BACKENDS) are Django's database session store and model backend with only that look-up
 changed. Sessions signed in under Django's own backend path, before this backend was configured, sign in once more.
+
+A page's session and its user are read in one statement, not one after the other: the user id is inside the
+session's signed data, so the process remembers which user each session it has read belonged to
+(``_users_of_sessions``, by a hash of the key) and reads that user with the session. Django's checks then run
+unchanged: ``ModelBackend.get_user`` takes the row read with the session only when it is the user the session
+names (``AuthenticationMiddleware`` lets it see the request's session), and otherwise reads the user itself; the
+session's hash is verified against that user as before. A session this process has not read yet costs the two
+look-ups once.
 """
 
 from __future__ import annotations
 
 import datetime
+from contextvars import ContextVar
 from typing import Any
 
+from django.contrib import auth
 from django.contrib.auth import backends, get_user_model
+from django.contrib.auth import middleware as auth_middleware
 from django.contrib.sessions.backends import db as session_db
 from django.contrib.sessions.models import Session
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -42,29 +54,93 @@ _user_by_pk: CompiledQuery[Any] = CompiledQuery(
 )
 
 
+#: the user each session this process read belonged to, by the hash of the session key (a guess, checked:
+#: ``ModelBackend.get_user``); forgotten all at once when it holds this many
+_users_of_sessions: dict[int, int] = {}
+_MAX_SESSIONS = 20_000
+#: the session of the request whose user is being read (``AuthenticationMiddleware``)
+_reading_session: ContextVar[Any] = ContextVar("lims_reading_session", default=None)
+
+
 class SessionStore(session_db.SessionStore):
-    """Django's database sessions; the session is read with a compiled query."""
+    """Django's database sessions; the session is read with a compiled query, and with it the user the session
+    belonged to when this process last read it (see the module)."""
+
+    #: (user id, the user read with the session or None) of the last read
+    prefetched_user: tuple[int, Any] | None = None
 
     def _get_session_from_db(self) -> Session | None:
-        session = _session_by_key.one(self.session_key, timezone.now())
+        key = self.session_key
+        guess = _users_of_sessions.get(hash(key))
+        if guess is None:
+            session = _session_by_key.one(key, timezone.now())
+        else:
+            sessions, users = run_together(
+                [
+                    _session_by_key.statement(key, timezone.now()).as_one_row(),
+                    _user_by_pk.statement(guess).as_one_row(),
+                ]
+            )
+            session = sessions[0] if sessions else None
+            self.prefetched_user = (guess, users[0] if users and session is not None else None)
         if session is None:
             self._session_key = None
         return session
 
+    def load(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().load()
+        user_id = data.get(auth.SESSION_KEY)
+        if user_id is not None and self.session_key:
+            try:
+                pk = int(user_id)
+            except (TypeError, ValueError):
+                return data
+            if len(_users_of_sessions) >= _MAX_SESSIONS:
+                _users_of_sessions.clear()
+            _users_of_sessions[hash(self.session_key)] = pk
+        return data
+
 
 class ModelBackend(backends.ModelBackend):
-    """Django's model backend; the signed-in user of a page is read with a compiled query."""
+    """Django's model backend; the signed-in user of a page is read with a compiled query, or was read with the
+    session (``SessionStore``)."""
 
     def get_user(self, user_id: Any) -> Any:
         try:
             pk = int(user_id)
         except (TypeError, ValueError):
             return None
-        user = _user_by_pk.one(pk)
+        session = _reading_session.get()
+        prefetched = getattr(session, "prefetched_user", None)
+        if prefetched is not None and prefetched[0] == pk and prefetched[1] is not None:
+            session.prefetched_user = None  # used once
+            user = prefetched[1]
+        else:
+            user = _user_by_pk.one(pk)
         if user is None or not self.user_can_authenticate(user):
             return None
         remember_roles(user, user.user_roles)
         return user
+
+
+def _user_of(request: Any) -> Any:
+    """``django.contrib.auth.middleware.get_user`` (the user, once per request), with the request's session
+    visible to ``ModelBackend.get_user``."""
+    if not hasattr(request, "_cached_user"):
+        reading = _reading_session.set(getattr(request, "session", None))
+        try:
+            request._cached_user = auth.get_user(request)
+        finally:
+            _reading_session.reset(reading)
+    return request._cached_user
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, with ``request.user`` read by ``_user_of``."""
+
+    def process_request(self, request: Any) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user_of(request))
 
 
 def token_statement(header: bytes) -> tuple[str, Statement] | None:

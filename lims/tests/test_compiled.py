@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.db.models import F, Value
 from django.test import Client
 from django.utils import timezone
@@ -204,6 +205,111 @@ def test_pages_and_api_sign_in_through_the_compiled_look_ups(people) -> None:
     assert api.get("/api/v1/me/").status_code == 200
     assert Client(HTTP_AUTHORIZATION=f"Token {people['bob_key']}").get("/api/v1/me/").status_code == 401
     assert Client(HTTP_AUTHORIZATION="Token nope").get("/api/v1/me/").status_code == 401
+
+
+def _page_queries(client: Client, path: str = "/") -> tuple[int, list[str]]:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        status = client.get(path).status_code
+    return status, [q["sql"] for q in captured.captured_queries]
+
+
+def _signed_in(username: str, password: str) -> Client:
+    page = Client()
+    assert page.post("/accounts/login/", {"username": username, "password": password}).status_code == 302
+    return page
+
+
+def test_a_session_read_before_is_read_with_its_user_in_one_statement(people) -> None:
+    """The first page of a session reads the session, then the user; later pages read both in one statement,
+    and the page is the same signed-in page."""
+    from lims import authentication
+
+    page = _signed_in("ada", "pw-ada-123456")
+    authentication._users_of_sessions.clear()  # as a process that has not read this session yet
+    status, first = _page_queries(page)
+    assert status == 200
+    assert any("django_session" in q and "lims_user" not in q for q in first)
+    assert any('FROM "lims_user"' in q and "django_session" not in q for q in first)
+    status, later = _page_queries(page)
+    assert status == 200
+    if connection.vendor == "postgresql":  # elsewhere run_together runs its statements one after the other
+        together = [q for q in later if "django_session" in q]
+        assert len(together) == 1 and '"lims_user"' in together[0]
+        assert not any('FROM "lims_user"' in q and "django_session" not in q for q in later)
+        assert len(later) == len(first) - 1
+    assert page.get("/").context["user"].username == "ada"
+
+
+def test_a_wrong_guess_reads_the_user_the_session_names(people) -> None:
+    from lims import authentication
+
+    page = _signed_in("ada", "pw-ada-123456")
+    key = page.cookies["sessionid"].value
+    lone = User.objects.create_user("cy", password="pw-cy-1234567")
+    authentication._users_of_sessions[hash(key)] = lone.pk  # the process believes the session is cy's
+    status, queries = _page_queries(page)
+    assert status == 200 and page.get("/").context["user"].username == "ada"
+    if connection.vendor == "postgresql":
+        read_with_session = [q for q in queries if "django_session" in q]
+        assert len(read_with_session) == 1 and '"lims_user"' in read_with_session[0]
+        # cy's row, read with the session, is not used: ada's is read on its own
+        assert len([q for q in queries if 'FROM "lims_user"' in q and "django_session" not in q]) == 1
+    assert authentication._users_of_sessions[hash(key)] == people["ada"].pk  # and the guess is corrected
+
+
+def test_the_user_read_with_the_session_goes_through_djangos_checks(people) -> None:
+    """A password changed elsewhere ends the session (its hash no longer verifies); a deactivated user is
+    signed out; an expired session signs nobody in: with the user read in the same statement as the session."""
+    from lims import authentication
+
+    page = _signed_in("ada", "pw-ada-123456")
+    assert page.get("/").status_code == 200  # the session is known now
+    key = page.cookies["sessionid"].value
+    assert authentication._users_of_sessions[hash(key)] == people["ada"].pk
+    ada = User.objects.get(pk=people["ada"].pk)
+    ada.set_password("pw-ada-changed-1")
+    ada.save()
+    assert page.get("/").status_code == 302  # to the login page
+
+    page = _signed_in("ada", "pw-ada-changed-1")
+    assert page.get("/").status_code == 200
+    User.objects.filter(pk=ada.pk).update(is_active=False)
+    assert page.get("/").status_code == 302
+    User.objects.filter(pk=ada.pk).update(is_active=True)
+
+    page = _signed_in("ada", "pw-ada-changed-1")
+    assert page.get("/").status_code == 200
+    Session.objects.filter(session_key=page.cookies["sessionid"].value).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert page.get("/").status_code == 302
+
+
+def test_a_user_read_with_a_session_serves_that_request_only(people, django_assert_num_queries) -> None:
+    """The backend takes a user read with a session only while that request's user is being read: called on its
+    own (no request), or again, it reads the user itself."""
+    from lims import authentication
+
+    store = SessionStore()
+    store[authentication.auth.SESSION_KEY] = str(people["ada"].pk)
+    store.create()
+    store.save()
+    authentication._users_of_sessions[hash(store.session_key)] = people["ada"].pk
+    loaded = SessionStore(store.session_key)
+    loaded.load()
+    assert loaded.prefetched_user is not None and loaded.prefetched_user[0] == people["ada"].pk
+    with django_assert_num_queries(1):
+        assert ModelBackend().get_user(people["ada"].pk) == people["ada"]  # not inside a request: read again
+    token = authentication._reading_session.set(loaded)
+    try:
+        with django_assert_num_queries(0):
+            assert ModelBackend().get_user(people["ada"].pk) == people["ada"]
+        with django_assert_num_queries(1):
+            assert ModelBackend().get_user(people["ada"].pk) == people["ada"]  # used once
+    finally:
+        authentication._reading_session.reset(token)
 
 
 def test_the_sign_in_look_ups_bring_the_roles_with_the_user(people, django_assert_num_queries) -> None:
