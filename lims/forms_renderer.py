@@ -5,7 +5,7 @@ A page filter with a few hundred recipe versions spent more than half of the cel
 cell list page: 57% of 45 ms). This renderer writes the same markup, byte for byte, for ``select.html`` whose options
 use Django's ``select_option.html`` (every Select, SelectMultiple and NullBooleanSelect of the project) and for the
 input widgets whose template is Django's ``input.html`` (text, number, date...: a filter form has a dozen), for
-``textarea.html`` and for an empty error list (every field of a form prints one), and hands every other template,
+``textarea.html``, for a file input with no file yet (``clearable_file_input.html``) and for an empty error list (every field of a form prints one), and hands every other template,
 and any select with an option template of its own, to Django's templates unchanged.
 ``lims/tests/test_forms_renderer.py`` compares both on hostile labels, values and attributes.
 """
@@ -25,6 +25,9 @@ from django.utils.timezone import template_localtime  # type: ignore[attr-define
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
 TEXTAREA = "django/forms/widgets/textarea.html"
+#: a file input: Django's ClearableFileInput (a FileField's widget) is input.html, without a value, when there is
+#: no file yet
+CLEARABLE_FILE = "django/forms/widgets/clearable_file_input.html"
 #: an error list as ``{{ field.errors }}`` and ``{{ form.non_field_errors }}`` print it (default.html includes
 #: ul.html, which is ``{% if errors %}...{% endif %}``): nothing at all when there is no error
 ERROR_LISTS = frozenset({"django/forms/errors/list/default.html", "django/forms/errors/list/ul.html"})
@@ -114,6 +117,13 @@ def render_textarea(widget: Mapping[str, Any]) -> SafeString:
     )
 
 
+def render_file_input(widget: Mapping[str, Any]) -> SafeString:
+    """clearable_file_input.html without a current file: ``<input type name attrs>`` (a file has no value)."""
+    return mark_safe(  # noqa: S308 - every piece is escaped
+        f'<input type="{_shown(widget["type"])}" name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>'
+    )
+
+
 def _drawable(context: Mapping[str, Any]) -> bool:
     widget = context.get("widget")
     if not isinstance(widget, Mapping) or "optgroups" not in widget:
@@ -131,6 +141,9 @@ class FastSelectRenderer(DjangoTemplates):
             return render_input(context["widget"])
         if template_name == TEXTAREA and isinstance(context.get("widget"), Mapping):
             return render_textarea(context["widget"])
+        if template_name == CLEARABLE_FILE and isinstance(context.get("widget"), Mapping):
+            if not context["widget"].get("is_initial", True):
+                return render_file_input(context["widget"])
         if template_name in ERROR_LISTS and "errors" in context and not context["errors"]:
             return ""  # every field prints its (empty) error list: a template each
         return super().render(template_name, context, request=request)

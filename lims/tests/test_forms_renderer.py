@@ -142,6 +142,46 @@ def test_textarea_markup_is_djangos(widget: forms.Widget, value: Any) -> None:
     )
 
 
+class _File:
+    """A stored file, as a model's FileField gives it to the form (``url`` and a name)."""
+
+    url = "/media/a&b.png"
+
+    def __str__(self) -> str:
+        return 'sem <1>&"2".png'
+
+
+@pytest.mark.parametrize(
+    "widget",
+    [
+        forms.ClearableFileInput(),
+        forms.ClearableFileInput(attrs={"accept": 'image/*"<x>', "required": True, "disabled": False}),
+        forms.FileInput(),
+    ],
+    ids=["plain", "attrs", "file"],
+)
+@pytest.mark.parametrize("value", [None, "", _File()], ids=["none", "empty", "a file"])
+def test_file_input_markup_is_djangos(widget: forms.Widget, value: Any) -> None:
+    """Without a file, drawn here; with one (the clear checkbox, the link), Django's template draws it."""
+    name, attrs = 'field<"name">', {"id": "id_f&1"}
+
+    class Recording(FastSelectRenderer):
+        templates: list[str] = []
+
+        def get_template(self, template_name: str) -> Any:
+            self.templates.append(template_name)
+            return super().get_template(template_name)
+
+    recording = Recording()
+    assert widget.render(name, value, attrs=attrs, renderer=recording) == widget.render(
+        name, value, attrs=attrs, renderer=DjangoTemplates()
+    )
+    # no template, unless a clearable input shows its file
+    assert bool(recording.templates) == (
+        isinstance(value, _File) and isinstance(widget, forms.ClearableFileInput)
+    )
+
+
 class _Form(forms.Form):
     notes = forms.CharField(widget=forms.Textarea, max_length=3)
     count = forms.IntegerField()
