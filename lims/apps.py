@@ -9,11 +9,12 @@ class LimsConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from lims import loading
+        from lims import loading, pg_types
         from lims.audit import connect_signals
         from lims.queries import register_lookups
 
         connect_signals()
+        pg_types.install()
         register_lookups()
         if getattr(settings, "FAST_MODEL_LOADING", True):
             loading.install()
