@@ -473,6 +473,21 @@ def stop(servers: list[subprocess.Popen[bytes]], timeout_s: float = 20.0) -> Non
             os.killpg(server.pid, signal.SIGKILL)
 
 
+def wait_port_free(port: int, timeout_s: float = 30.0) -> None:
+    """Wait until nothing listens on ``port`` (the servers of an earlier run may still be shutting down: their
+    workers would answer this run's requests with that run's token, which this run deleted)."""
+    import socket
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"port {port} is still in use after {timeout_s:.0f} s")
+        time.sleep(0.5)
+
+
 def wait_ready(url: str, headers: dict[str, str], timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -607,6 +622,8 @@ def main() -> None:
     (workdir / "queries.json").write_text(json.dumps(routes))
     lims_env, base_env = server_envs(database_url, workdir / "queries.json", prepared=not args.no_prepared)
     lims_port, base_port = args.port, args.port + 1
+    wait_port_free(lims_port)
+    wait_port_free(base_port)
     servers = [
         start(gunicorn("lims.wsgi:application", lims_port, args.workers), lims_env, workdir / "lims.log"),
         start(
