@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -55,9 +56,9 @@ def test_the_values_are_djangos(zone: str) -> None:
 def test_every_connection_uses_it() -> None:
     connection.ensure_connection()
     oid = psycopg.adapters.types["timestamptz"].oid
-    loader = connection.connection.adapters.get_loader(oid, Format.TEXT)
-    assert loader is tz_loader(connection.timezone)
+    loader: Any = connection.connection.adapters.get_loader(oid, Format.TEXT)
     assert loader.timezone == connection.timezone  # so Django's cursor registers nothing more
+    assert loader is tz_loader(connection.timezone)
     with connection.cursor() as cursor:
         cursor.execute("SELECT '2026-12-06 10:11:16+00'::timestamptz")
         value = cursor.fetchone()[0]
@@ -65,6 +66,6 @@ def test_every_connection_uses_it() -> None:
 
 
 def test_it_parses_in_c_where_psycopg_has_its_c_implementation() -> None:
-    loader = tz_loader(datetime.UTC)(psycopg.adapters.types["timestamptz"].oid, None)
+    loader: Any = tz_loader(datetime.UTC)(psycopg.adapters.types["timestamptz"].oid, None)
     expected = "psycopg_binary" if psycopg.pq.__impl__ == "binary" else "psycopg.types.datetime"
     assert type(loader._parse.__self__).__module__.startswith(expected)
