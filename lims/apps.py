@@ -15,6 +15,11 @@ class LimsConfig(AppConfig):
 
         connect_signals()
         pg_types.install()
+        from django.contrib.auth.signals import user_logged_in
+
+        from lims.authentication import remember_signed_in
+
+        user_logged_in.connect(remember_signed_in, dispatch_uid="lims.remember_signed_in")
         register_lookups()
         if getattr(settings, "FAST_MODEL_LOADING", True):
             loading.install()

@@ -9,7 +9,8 @@ changed. Sessions signed in under Django's own backend path, before this backend
 
 A page's session and its user are read in one statement, not one after the other: the user id is inside the
 session's signed data, so the process remembers which user each session it has read belonged to
-(``_users_of_sessions``, by a hash of the key) and reads that user with the session. Django's checks then run
+(``_users_of_sessions``, by a hash of the key; also noted when a person signs in) and reads that user with the
+session. Django's checks then run
 unchanged: ``ModelBackend.get_user`` takes the row read with the session only when it is the user the session
 names (``AuthenticationMiddleware`` lets it see the request's session), and otherwise reads the user itself; the
 session's hash is verified against that user as before. A session this process has not read yet costs the two
@@ -95,10 +96,22 @@ class SessionStore(session_db.SessionStore):
                 pk = int(user_id)
             except (TypeError, ValueError):
                 return data
-            if len(_users_of_sessions) >= _MAX_SESSIONS:
-                _users_of_sessions.clear()
-            _users_of_sessions[hash(self.session_key)] = pk
+            _remember(self.session_key, pk)
         return data
+
+
+def _remember(session_key: str, user_pk: int) -> None:
+    if len(_users_of_sessions) >= _MAX_SESSIONS:
+        _users_of_sessions.clear()
+    _users_of_sessions[hash(session_key)] = user_pk
+
+
+def remember_signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """``user_logged_in``: the session just signed in is this user's (the first page after signing in, on the
+    process that signed in, reads the session and the user in one statement too)."""
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if key and user is not None and user.pk is not None:
+        _remember(key, int(user.pk))
 
 
 class ModelBackend(backends.ModelBackend):

@@ -242,6 +242,22 @@ def test_a_session_read_before_is_read_with_its_user_in_one_statement(people) ->
     assert page.get("/").context["user"].username == "ada"
 
 
+def test_the_first_page_after_signing_in_reads_the_session_with_its_user(people) -> None:
+    """Signing in notes whose the new session is, so the process that signed the person in reads the session and
+    the user in one statement from the first page on (and a test's first and later pages count alike)."""
+    from lims import authentication
+
+    page = _signed_in("ada", "pw-ada-123456")
+    assert authentication._users_of_sessions[hash(page.cookies["sessionid"].value)] == people["ada"].pk
+    status, first = _page_queries(page)
+    status_later, later = _page_queries(page)
+    assert status == status_later == 200
+    assert len(first) == len(later)
+    if connection.vendor == "postgresql":
+        together = [q for q in first if "django_session" in q]
+        assert len(together) == 1 and '"lims_user"' in together[0]
+
+
 def test_a_wrong_guess_reads_the_user_the_session_names(people) -> None:
     from lims import authentication
 
