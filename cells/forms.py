@@ -149,20 +149,25 @@ class StateChangeForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False)
 
 
+class ObservedSelect(forms.NullBooleanSelect):
+    """yes / no / not checked, with the recorded answer selected (a plain ``Select`` of "true"/"false" selected
+    nothing for True or False, so saving the form again set a recorded observation back to "not checked")."""
+
+    def __init__(self, attrs: Any = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", "not checked"), ("true", "yes"), ("false", "no")]
+
+
 class PostmortemForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput())
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Post-mortem notes"
     )
     dendrites_observed = forms.NullBooleanField(
-        required=False,
-        widget=forms.Select(choices=[("unknown", "not checked"), ("true", "yes"), ("false", "no")]),
-        label="Dendrites observed",
+        required=False, widget=ObservedSelect(), label="Dendrites observed"
     )
     delamination_observed = forms.NullBooleanField(
-        required=False,
-        widget=forms.Select(choices=[("unknown", "not checked"), ("true", "yes"), ("false", "no")]),
-        label="Delamination observed",
+        required=False, widget=ObservedSelect(), label="Delamination observed"
     )
     file = forms.FileField(required=False, label="SEM image or photo")
     file_kind = forms.ChoiceField(

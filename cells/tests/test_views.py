@@ -199,3 +199,54 @@ def test_the_post_mortem_form_saves_observations_and_a_file(researcher, team, ma
     download = client.get(f"/cells/{cell.pk}/files/{attachment.pk}/")
     content = b"".join(download.streaming_content)  # type: ignore[attr-defined]
     assert download.status_code == 200 and content == b"png-bytes"
+
+
+@pytest.mark.parametrize("observed", [True, False, None])
+def test_the_post_mortem_form_shows_what_was_recorded_and_saving_it_again_keeps_it(
+    researcher, team, materials, observed
+):
+    """The form's selects show the recorded answers; a browser posts the form as shown (new notes only) and the
+    observations stay as they were."""
+    import re
+
+    from cells.services import change_state, record_postmortem
+
+    cell = f.symmetric_cell(team=team, user=researcher, membrane_=materials["membrane"], li=materials["li"])
+    cell = change_state(cell=cell, to_state="disassembled", actor=researcher)
+    cell = record_postmortem(
+        cell=cell,
+        actor=researcher,
+        notes="first look",
+        dendrites_observed=observed,
+        delamination_observed=None if observed is None else not observed,
+        version=cell.version,
+    )
+    client = _client(researcher)
+    page = client.get(f"/cells/{cell.pk}/").content.decode()
+
+    def selected(name: str) -> str:
+        select = re.search(rf'<select name="{name}".*?</select>', page, re.S)
+        assert select is not None
+        chosen = re.findall(r'<option value="([a-z]+)" selected>', select.group(0))
+        assert len(chosen) == 1, select.group(0)
+        return chosen[0]
+
+    expected = {True: "true", False: "false", None: "unknown"}
+    assert selected("dendrites_observed") == expected[observed]
+    assert selected("delamination_observed") == expected[None if observed is None else not observed]
+    version = re.search(r'<input type="hidden" name="version" value="(\d+)"', page)
+    assert version is not None
+    client.post(
+        f"/cells/{cell.pk}/postmortem/",
+        {
+            "version": version.group(1),
+            "notes": "second look",
+            "dendrites_observed": selected("dendrites_observed"),
+            "delamination_observed": selected("delamination_observed"),
+            "file_kind": "sem",
+        },
+    )
+    cell.refresh_from_db()
+    assert cell.postmortem_notes == "second look"
+    assert cell.dendrites_observed is observed
+    assert cell.delamination_observed is (None if observed is None else not observed)
