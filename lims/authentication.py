@@ -26,6 +26,7 @@ from typing import Any
 from django.contrib import auth
 from django.contrib.auth import backends, get_user_model
 from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.backends import db as session_db
 from django.contrib.sessions.models import Session
 from django.utils import timezone
@@ -90,20 +91,29 @@ class SessionStore(session_db.SessionStore):
 
     def load(self) -> dict[str, Any]:
         data: dict[str, Any] = super().load()
-        user_id = data.get(auth.SESSION_KEY)
-        if user_id is not None and self.session_key:
-            try:
-                pk = int(user_id)
-            except (TypeError, ValueError):
-                return data
+        pk = _user_pk(data.get(auth.SESSION_KEY))
+        if pk is not None and self.session_key:
             _remember(self.session_key, pk)
         return data
+
+
+def _user_pk(user_id: Any) -> int | None:
+    """A user id as a session holds it (text), or None when it is not one."""
+    try:
+        return int(user_id)
+    except (TypeError, ValueError):
+        return None
 
 
 def _remember(session_key: str, user_pk: int) -> None:
     if len(_users_of_sessions) >= _MAX_SESSIONS:
         _users_of_sessions.clear()
     _users_of_sessions[hash(session_key)] = user_pk
+
+
+def install() -> None:
+    """Note at sign-in whose a session is (``remember_signed_in``)."""
+    user_logged_in.connect(remember_signed_in, dispatch_uid="lims.remember_signed_in")
 
 
 def remember_signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
@@ -119,9 +129,8 @@ class ModelBackend(backends.ModelBackend):
     session (``SessionStore``)."""
 
     def get_user(self, user_id: Any) -> Any:
-        try:
-            pk = int(user_id)
-        except (TypeError, ValueError):
+        pk = _user_pk(user_id)
+        if pk is None:
             return None
         session = _reading_session.get()
         prefetched = getattr(session, "prefetched_user", None)

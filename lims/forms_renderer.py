@@ -5,8 +5,8 @@ A page filter with a few hundred recipe versions spent more than half of the cel
 cell list page: 57% of 45 ms). This renderer writes the same markup, byte for byte, for ``select.html`` whose options
 use Django's ``select_option.html`` (every Select, SelectMultiple and NullBooleanSelect of the project) and for the
 input widgets whose template is Django's ``input.html`` (text, number, date...: a filter form has a dozen), for
-``textarea.html``, for a file input with no file yet (``clearable_file_input.html``) and for an empty error list (every field of a form prints one), and hands every other template,
-and any select with an option template of its own, to Django's templates unchanged.
+``textarea.html``, for a file input with no file yet (``clearable_file_input.html``) and for an empty error list
+(every field of a form prints one), and hands every other template, and any select with an option template of its own, to Django's templates unchanged.
 ``lims/tests/test_forms_renderer.py`` compares both on hostile labels, values and attributes.
 """
 
@@ -141,9 +141,13 @@ class FastSelectRenderer(DjangoTemplates):
             return render_input(context["widget"])
         if template_name == TEXTAREA and isinstance(context.get("widget"), Mapping):
             return render_textarea(context["widget"])
-        if template_name == CLEARABLE_FILE and isinstance(context.get("widget"), Mapping):
-            if not context["widget"].get("is_initial", True):
-                return render_file_input(context["widget"])
+        widget = context.get("widget")
+        if (
+            template_name == CLEARABLE_FILE
+            and isinstance(widget, Mapping)
+            and not widget.get("is_initial", True)
+        ):
+            return render_file_input(widget)
         if template_name in ERROR_LISTS and "errors" in context and not context["errors"]:
             return ""  # every field prints its (empty) error list: a template each
         return super().render(template_name, context, request=request)

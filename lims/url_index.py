@@ -34,7 +34,7 @@ _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _QUANTIFIERS = frozenset("?*{")
 #: Django's resolver, for its static helpers (untyped)
 _DJANGO: Any = URLResolver
-#: keys of paths no route starts with are not remembered beyond this many (a scan of random paths)
+#: the candidates of at most this many first segments are remembered (a scan of random paths grows no table)
 _MAX_KEYS = 512
 
 
@@ -80,16 +80,14 @@ def _segment(path: str) -> str:
     return path
 
 
+def _unprefixed(entry: Any) -> bool:
+    """An include without a prefix of its own (``path("", include(...))``)."""
+    return isinstance(entry, URLResolver) and str(entry.pattern) in ("", "^")
+
+
 def _transparent(entry: Any) -> bool:
     """An include that adds nothing to a match: no prefix, namespace, application name or extra arguments."""
-    return (
-        isinstance(entry, URLResolver)
-        and literal_prefix(entry.pattern) == ""
-        and str(entry.pattern) in ("", "^")
-        and not entry.namespace
-        and not entry.app_name
-        and not entry.default_kwargs
-    )
+    return _unprefixed(entry) and not entry.namespace and not entry.app_name and not entry.default_kwargs
 
 
 def _flattened(patterns: Any) -> list[Any]:
@@ -105,10 +103,9 @@ def _flattened(patterns: Any) -> list[Any]:
 def prefixes(entry: Any) -> frozenset[str]:
     """The literal prefixes of the paths a route or include can match: its own, or, for an include without a
     prefix (a namespaced app's ``path("", include("cells.urls"))``), those of its routes."""
-    own = literal_prefix(entry.pattern)
-    if isinstance(entry, URLResolver) and str(entry.pattern) in ("", "^"):
+    if _unprefixed(entry):
         return frozenset(p for child in entry.url_patterns for p in prefixes(child))
-    return frozenset({own})
+    return frozenset({literal_prefix(entry.pattern)})
 
 
 class IndexedResolver(URLResolver):
