@@ -10,6 +10,7 @@ from django.utils import timezone
 from cells.models import CellFormat, CellState, Configuration
 from cells.services import CellSpec, standard_components
 from formulations.models import ChemicalRole, Electrode, LotStatus, Membrane, Pellet, StockLot
+from lims.drawn_forms import FormDrawing
 from lims.fields import QuantityFormField
 from lims.models import AttachmentKind, Role, Team
 from lims.permissions import scope_to_teams, teams_for
@@ -179,6 +180,12 @@ class PostmortemForm(forms.Form):
         label="File kind",
     )
     caption = forms.CharField(max_length=300, required=False)
+
+
+#: the post-mortem form as the cell page shows it, filled in from the cell (lims/drawn_forms.py)
+POSTMORTEM_DRAWING = FormDrawing(
+    PostmortemForm, varying=("version", "notes", "dendrites_observed", "delamination_observed")
+)
 
 
 class LookupForm(forms.Form):

@@ -18,7 +18,14 @@ from django.views.decorators.http import require_POST
 
 from cells import selectors, services
 from cells.filters import CellFilter
-from cells.forms import AssembleForm, BulkAssembleForm, LookupForm, PostmortemForm, StateChangeForm
+from cells.forms import (
+    POSTMORTEM_DRAWING,
+    AssembleForm,
+    BulkAssembleForm,
+    LookupForm,
+    PostmortemForm,
+    StateChangeForm,
+)
 from cells.models import TRANSITIONS, Cell, CellState
 from lims.api.base import resolve_team
 from lims.errors import DomainError
@@ -118,10 +125,10 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_write": can_write,
             "lineage": lineage,
             "attachments": page.attachments,
-            # printed for a writer of a disassembled cell only (a form copies its fields when made)
+            # printed for a writer of a disassembled cell only: the form's fields drawn, not the form built
             "postmortem_form": (
-                PostmortemForm(
-                    initial={
+                POSTMORTEM_DRAWING.fields(
+                    {
                         "version": cell.version,
                         "notes": cell.postmortem_notes,
                         "dendrites_observed": cell.dendrites_observed,
