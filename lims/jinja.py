@@ -19,15 +19,17 @@ Escaping is markupsafe's: the same characters as Django's ``escape``, two of the
 from __future__ import annotations
 
 import datetime
+import functools
 import sys
 from typing import Any
 
 import jinja2
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.template import TemplateSyntaxError, defaultfilters
 from django.template.backends import jinja2 as backend
 from django.template.backends.utils import csrf_input, csrf_token_lazy
-from django.templatetags.static import static
+from django.templatetags.static import static as _static
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.safestring import SafeString
@@ -73,11 +75,32 @@ def widthratio(value: Any, max_value: Any, max_width: int) -> str:
         return ""
 
 
+#: the format most pages print times in; written directly (Django's filter looks up the language's formats and
+#: walks the format string on every call)
+MINUTE = "Y-m-d H:i"
+
+
 def date(value: Any, arg: str | None = None) -> str:
     """``{{ value|date:"Y-m-d H:i" }}``: in the current time zone, as Django's filter reads it."""
     if isinstance(value, datetime.datetime):
         value = template_localtime(value)
+        if arg == MINUTE:  # Django's Y, m, d, H and i: zero-padded to 4, 2, 2, 2 and 2 digits
+            return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
     return str(defaultfilters.date(value, arg))
+
+
+@functools.lru_cache(maxsize=256)
+def static(path: str) -> str:
+    """``{% static path %}`` (Django's), remembered per path: the storage's answer for a path is fixed while the
+    process runs (a manifest storage reads its manifest once); forgotten when a setting changes (tests)."""
+    return _static(path)
+
+
+def _forget_static(**kwargs: Any) -> None:
+    static.cache_clear()
+
+
+setting_changed.connect(_forget_static)
 
 
 def can_audit(request: Any) -> bool:

@@ -252,6 +252,9 @@ def test_filters_and_tags_are_djangos() -> None:
     moments = [
         datetime.datetime(2026, 12, 31, 23, 59, tzinfo=datetime.UTC),
         datetime.datetime(2026, 1, 2),
+        datetime.datetime(5, 3, 4, 5, 6, 7, 891011, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 6, 30, 22, 30, 59, 999999, tzinfo=zoneinfo.ZoneInfo("America/St_Johns")),
+        datetime.datetime(9999, 12, 31, 9, 1),
         None,
     ]
     ratios = [(0.125, 1, 100), (0.135, 1, 100), (2.5, 1, 1), (1, 0, 100), (None, 1, 100), ("x", 1, 100)]
@@ -276,6 +279,16 @@ def test_filters_and_tags_are_djangos() -> None:
             expected = django.render(context)
             assert ours.render(context) == expected
     assert "/cells/42/" in expected
+
+
+def test_static_is_djangos_and_follows_a_changed_setting(settings: Any) -> None:
+    from django.templatetags.static import static
+
+    for path in ("cells/cells.css", "lims/app.js", "a b/ü.css"):
+        assert jinja.static(path) == static(path)
+    settings.STATIC_URL = "/assets/"
+    assert jinja.static("cells/cells.css") == static("cells/cells.css")
+    assert jinja.static("cells/cells.css").startswith("/assets/")
 
 
 def test_a_page_makes_its_csrf_token_once(world: Any) -> None:
