@@ -40,6 +40,7 @@ from lims.compiled import (
     CompiledCount,
     CompiledQuery,
     CompiledValues,
+    Statement,
     attach_children,
     run_each,
 )
@@ -340,38 +341,49 @@ class CellPage:
     known: Known
 
 
-def cell_page(*, user: Any, pk: int) -> CellPage | None:
-    """The cell page's reads of cell ``pk``: the cell with its parts and state changes (``cell_for_page``), its
-    attachments (``attachment_rows``), headline results (``cell_headline``), latest measurements
-    (``latest_measurements_of_cell``), and for its provenance walk the draws of its membrane's batch and every
-    lot its lineage can reach; all in one round trip, on generic plans (each is a look-up by key), the switch
-    and its reset in the same round trip (``run_each`` with ``lims.plans.run_on_generic_plans``). None if the user may not see the cell
-    (then the other reads are left unused).
-
-    ``known`` holds what the walk would read of the cell (``known_of_cell``), the draws and the lots: the walk
-    takes of those only the records it reaches through what the user may see (``Known.take``), so the lots
-    read beyond those (through another team's membrane, say) are never shown."""
+def cell_page_reads(*, user: Any, pk: int) -> list[Statement | None] | None:
+    """The statements of ``cell_page`` (to run with ``run_each`` on generic plans, or with the session's read:
+    ``lims.authentication.reads_with_session``); None when the user may see no cell at all."""
     from django.contrib.contenttypes.models import ContentType
 
-    from lims.plans import run_on_generic_plans
     from measurements import selectors_derived, selectors_ingest  # measurements imports cells
 
     cell_read = _PAGE_CELL.statement(user, pk)
     if cell_read is None:
         return None
-    found, components, changes, attachments, results, measurements, draws, lots = run_each(
-        [
-            cell_read,
-            _PAGE_COMPONENTS.statement(pk),
-            _PAGE_CHANGES.statement(pk),
-            _ATTACHMENTS.statement(ContentType.objects.get_for_model(Cell).pk, pk),
-            selectors_derived.headline_statement(user, pk),
-            selectors_ingest.latest_measurements_statement(user, pk),
-            _PAGE_DRAWS.statement(pk),
-            _PAGE_LOTS.statement(*[pk] * 9),
-        ],
-        run=run_on_generic_plans,
-    )
+    return [
+        cell_read,
+        _PAGE_COMPONENTS.statement(pk),
+        _PAGE_CHANGES.statement(pk),
+        _ATTACHMENTS.statement(ContentType.objects.get_for_model(Cell).pk, pk),
+        selectors_derived.headline_statement(user, pk),
+        selectors_ingest.latest_measurements_statement(user, pk),
+        _PAGE_DRAWS.statement(pk),
+        _PAGE_LOTS.statement(*[pk] * 9),
+    ]
+
+
+def cell_page(*, user: Any, pk: int, read: list[Any] | None = None) -> CellPage | None:
+    """The cell page's reads of cell ``pk`` (``cell_page_reads``): the cell with its parts and state changes
+    (``cell_for_page``), its attachments (``attachment_rows``), headline results (``cell_headline``), latest
+    measurements (``latest_measurements_of_cell``), and for its provenance walk the draws of its membrane's batch
+    and every lot its lineage can reach; all in one round trip, on generic plans (each is a look-up by key), the
+    switch and its reset in the same round trip (``run_each`` with ``lims.plans.run_on_generic_plans``). None if
+    the user may not see the cell (then the other reads are left unused). ``read``: their results when they were
+    read already, for this user, with the session (``lims.authentication.reads_with_session``).
+
+    ``known`` holds what the walk would read of the cell (``known_of_cell``), the draws and the lots: the walk
+    takes of those only the records it reaches through what the user may see (``Known.take``), so the lots
+    read beyond those (through another team's membrane, say) are never shown."""
+    from lims.plans import run_on_generic_plans
+    from measurements import selectors_derived  # measurements imports cells
+
+    if read is None:
+        statements = cell_page_reads(user=user, pk=pk)
+        if statements is None:
+            return None
+        read = run_each(statements, run=run_on_generic_plans)
+    found, components, changes, attachments, results, measurements, draws, lots = read
     if len(found) != 1:
         return None
     cell = found[0]

@@ -28,10 +28,12 @@ from cells.forms import (
 )
 from cells.models import TRANSITIONS, Cell, CellState
 from lims.api.base import resolve_team
+from lims.authentication import reads_with_session
 from lims.errors import DomainError
 from lims.listing import PresentedRows, Sorting
 from lims.models import Role
 from lims.permissions import has_role, team_ids_for
+from lims.plans import run_on_generic_plans
 
 
 def _can_write(user: Any, team_id: int | None = None) -> bool:
@@ -95,9 +97,14 @@ CELL_SORTS = {
 }
 
 
+def _cell_page_reads(requester: Any, pk: int) -> Any:
+    return selectors.cell_page_reads(user=requester, pk=pk)
+
+
+@reads_with_session(_cell_page_reads, run=run_on_generic_plans)  # the page's reads with the session's
 @login_required
 def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    page = selectors.cell_page(user=request.user, pk=pk)
+    page = selectors.cell_page(user=request.user, pk=pk, read=getattr(request, "session_reads", None))
     if page is None:
         raise Http404("No cell matches the given query.")
     cell = page.cell

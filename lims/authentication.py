@@ -20,8 +20,10 @@ look-ups once.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 from django.contrib import auth
 from django.contrib.auth import backends, get_user_model
@@ -36,7 +38,7 @@ from rest_framework import authentication, exceptions
 
 from lims.compiled import CompiledQuery, Statement, run_together
 from lims.models import ApiToken
-from lims.permissions import remember_roles, roles_column
+from lims.permissions import remember_roles, roles_column, roles_of
 
 #: every API request: 1.0 -> 0.35 ms in-process (lims/compiled.py)
 #: with the user's team roles in the same statement (lims.permissions.roles_column)
@@ -70,6 +72,10 @@ class SessionStore(session_db.SessionStore):
 
     #: (user id, the user read with the session or None) of the last read
     prefetched_user: tuple[int, Any] | None = None
+    #: a page's reads to send with the session's (``reads_with_session``): the statements and how to run them
+    riders: tuple[list[Statement], Callable[[list[Statement]], list[Any]]] | None = None
+    #: the riders' results, when they were sent with the session's read
+    rider_results: list[Any] | None = None
 
     def _get_session_from_db(self) -> Session | None:
         key = self.session_key
@@ -77,12 +83,16 @@ class SessionStore(session_db.SessionStore):
         if guess is None:
             session = _session_by_key.one(key, timezone.now())
         else:
-            sessions, users = run_together(
+            riders, run = self.riders if self.riders is not None else ([], run_together)
+            sessions, users, *rest = run(
                 [
                     _session_by_key.statement(key, timezone.now()).as_one_row(),
                     _user_by_pk.statement(guess).as_one_row(),
+                    *riders,
                 ]
             )
+            if self.riders is not None:
+                self.rider_results = rest
             session = sessions[0] if sessions else None
             self.prefetched_user = (guess, users[0] if users and session is not None else None)
         if session is None:
@@ -142,6 +152,7 @@ class ModelBackend(backends.ModelBackend):
         if user is None or not self.user_can_authenticate(user):
             return None
         remember_roles(user, user.user_roles)
+        _remember_requester(user)
         return user
 
 
@@ -155,6 +166,97 @@ def _user_of(request: Any) -> Any:
         finally:
             _reading_session.reset(reading)
     return request._cached_user
+
+
+#: what each user this process signed in looked like to a page's reads, by user id: (staff, team -> role); a guess,
+#: checked (``reads_with_session``); forgotten all at once when it holds this many
+_requesters: dict[int, tuple[bool, dict[int, str]]] = {}
+
+
+def _remember_requester(user: Any) -> None:
+    if len(_requesters) >= _MAX_SESSIONS:
+        _requesters.clear()
+    _requesters[int(user.pk)] = (bool(user.is_staff), dict(roles_of(user)))
+
+
+class GuessedRequester:
+    """Who a page's reads are scoped for before the session's user is read: the user the session belonged to,
+    with the staff flag and team roles that user had when this process last read them. Read only by the
+    scoping of compiled reads (``is_staff``, ``team_ids_for``)."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, pk: int, is_staff: bool, roles: dict[int, str]) -> None:
+        self.pk = self.id = pk
+        self.is_staff = is_staff
+        self._lims_roles = dict(roles)
+
+
+def read_with_session(
+    request: Any,
+    build: Callable[[GuessedRequester], list[Statement | None] | None],
+    run: Callable[[list[Statement]], list[Any]] = run_together,
+) -> list[Any] | None:
+    """A page's reads sent in the round trip that reads the request's session and its user (``run`` sends them
+    all), scoped for ``GuessedRequester``: the user this process last saw with this session. Their results
+    (in the order of ``build``'s statements, ``[]`` for a None) only if the guess held: the session is valid and
+    names that user, who signs in with the same staff flag and the same team roles, read in that same round trip.
+    None otherwise (a session or user this process has not read yet, another user, changed roles, a session
+    already read): the page then reads them itself, after signing in, as without this."""
+    store = getattr(request, "session", None)
+    if not isinstance(store, SessionStore) or hasattr(request, "_cached_user") or store.riders is not None:
+        return None
+    if not store.session_key or hasattr(store, "_session_cache"):
+        return None
+    pk = _users_of_sessions.get(hash(store.session_key))
+    known = _requesters.get(pk) if pk is not None else None
+    if pk is None or known is None:
+        return None
+    guess = GuessedRequester(pk, *known)
+    statements = build(guess)
+    if statements is None:
+        return None
+    store.riders = ([st for st in statements if st is not None], run)
+    store.rider_results = None
+    try:
+        user = request.user
+        signed_in = bool(user.is_authenticated)  # reads the session, the user and the riders
+    finally:
+        store.riders = None
+    results, store.rider_results = store.rider_results, None
+    if results is None or not signed_in or user.pk != pk:
+        return None
+    if bool(user.is_staff) != guess.is_staff or roles_of(user) != guess._lims_roles:
+        return None
+    found = iter(results)
+    return [[] if st is None else next(found) for st in statements]
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def reads_with_session(
+    build: Callable[..., list[Statement | None] | None],
+    run: Callable[[list[Statement]], list[Any]] | None = None,
+) -> Callable[[V], V]:
+    """Decorate a page view (outside ``login_required``): ``build(requester, *args, **kwargs)`` gives the page's
+    reads; they are sent with the session's (``read_with_session``) and their results, or None, are
+    ``request.session_reads`` for the view."""
+
+    def decorate(view: V) -> V:
+        @wraps(view)
+        def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
+            request.session_reads = read_with_session(
+                request,
+                lambda requester: build(requester, *args, **kwargs),
+                run if run is not None else run_together,
+            )
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
 
 
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):

@@ -78,6 +78,11 @@ def _roles(user: Any) -> dict[int, str]:
     return cache
 
 
+def roles_of(user: Any) -> dict[int, str]:
+    """team id -> role for a user (``_roles``: read once per request)."""
+    return _roles(user)
+
+
 def role_in_team(user: Any, team_id: int | None) -> str | None:
     return None if team_id is None else _roles(user).get(team_id)
 
