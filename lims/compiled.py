@@ -514,12 +514,14 @@ def run_together(statements: list[Statement]) -> list[Any]:
         else:
             cursors = []
             try:
-                with connection.wrap_database_errors, raw.pipeline() as pipeline:
+                # leaving the pipeline sends its one Sync and reads every result back (one round trip; a
+                # pipeline.sync() inside the block would be a second: psycopg syncs again on leaving)
+                with connection.wrap_database_errors, raw.pipeline():
                     for _, st in run:
                         cursor = connection.cursor()
                         cursors.append(cursor)
                         cursor.execute(st.sql, st.params)
-                    pipeline.sync()  # every result is here now
+                with connection.wrap_database_errors:
                     for (_, st), cursor in zip(run, cursors, strict=True):
                         rows = cursor.fetchall() if _has_rows(cursor) else []
                         fetched.append((rows, _columns_of(cursor, st, joined)))

@@ -412,6 +412,42 @@ def test_statements_run_together_answer_as_each_alone(people, django_assert_num_
     assert run_each([None, statements[0], None]) == [[], [("ada",)], []]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's pipeline: PostgreSQL only")
+def test_statements_run_together_are_one_round_trip(people, tmp_path: Path) -> None:
+    """One Sync and one ReadyForQuery for the whole pipeline (libpq's protocol trace): leaving psycopg's pipeline
+    syncs, so a sync inside the block would cost a second round trip. An error still raises Django's error, and
+    the connection answers the next statement."""
+    from django.db import DatabaseError, transaction
+    from psycopg import pq
+
+    from lims.compiled import CompiledValues, Statement, run_together
+
+    names = CompiledValues(lambda pk: User.objects.filter(pk=pk).values_list("username"), int)
+    statements = [names.statement(people["ada"].pk), names.statement(people["bob"].pk), names.statement(0)]
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    trace = tmp_path / "protocol.txt"
+    with trace.open("w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            got = run_together(statements)
+        finally:
+            pgconn.untrace()
+    sent = trace.read_text().splitlines()
+    assert got == [[("ada",)], [("bob",)], []]
+    assert sum(line.split("\t")[2:3] == ["Sync"] for line in sent) == 1
+    assert sum(line.split("\t")[2:3] == ["ReadyForQuery"] for line in sent) == 1
+    assert sum(line.split("\t")[2:3] == ["Execute"] for line in sent) == 3
+    broken = Statement("default", "SELECT 1 / %s", [0], lambda rows: rows)
+    with (
+        pytest.raises(DatabaseError, match="division by zero"),
+        transaction.atomic(),
+    ):  # the test's transaction
+        run_together([statements[0], broken, statements[1]])
+    assert run_together(statements[:2]) == [[("ada",)], [("bob",)]]
+
+
 def test_statements_of_one_row_each_are_read_in_one_statement(people) -> None:
     """Statements declared to read one row at most (``as_one_row``) are read together in one statement on
     PostgreSQL (joined laterally): each answers what it answers alone (found or not, columns of the same name in
