@@ -38,7 +38,7 @@ from rest_framework import authentication, exceptions
 
 from lims.compiled import CompiledQuery, Statement, run_together
 from lims.models import ApiToken
-from lims.permissions import remember_roles, roles_column, roles_of
+from lims.permissions import keep_roles, remember_roles, roles_column, roles_of
 
 #: every API request: 1.0 -> 0.35 ms in-process (lims/compiled.py)
 #: with the user's team roles in the same statement (lims.permissions.roles_column)
@@ -116,9 +116,14 @@ def _user_pk(user_id: Any) -> int | None:
 
 
 def _remember(session_key: str, user_pk: int) -> None:
-    if len(_users_of_sessions) >= _MAX_SESSIONS:
-        _users_of_sessions.clear()
-    _users_of_sessions[hash(session_key)] = user_pk
+    _bounded_put(_users_of_sessions, hash(session_key), user_pk)
+
+
+def _bounded_put(table: dict[Any, Any], key: Any, value: Any) -> None:
+    """``table[key] = value``, the table forgotten all at once when it holds ``_MAX_SESSIONS`` entries."""
+    if len(table) >= _MAX_SESSIONS:
+        table.clear()
+    table[key] = value
 
 
 def install() -> None:
@@ -169,14 +174,12 @@ def _user_of(request: Any) -> Any:
 
 
 #: what each user this process signed in looked like to a page's reads, by user id: (staff, team -> role); a guess,
-#: checked (``reads_with_session``); forgotten all at once when it holds this many
+#: checked (``reads_with_session``); bounded as ``_users_of_sessions`` is (``_bounded_put``)
 _requesters: dict[int, tuple[bool, dict[int, str]]] = {}
 
 
 def _remember_requester(user: Any) -> None:
-    if len(_requesters) >= _MAX_SESSIONS:
-        _requesters.clear()
-    _requesters[int(user.pk)] = (bool(user.is_staff), dict(roles_of(user)))
+    _bounded_put(_requesters, int(user.pk), (bool(user.is_staff), dict(roles_of(user))))
 
 
 class GuessedRequester:
@@ -190,7 +193,7 @@ class GuessedRequester:
     def __init__(self, pk: int, is_staff: bool, roles: dict[int, str]) -> None:
         self.pk = self.id = pk
         self.is_staff = is_staff
-        self._lims_roles = dict(roles)
+        keep_roles(self, dict(roles))
 
 
 def read_with_session(
@@ -227,7 +230,7 @@ def read_with_session(
     results, store.rider_results = store.rider_results, None
     if results is None or not signed_in or user.pk != pk:
         return None
-    if bool(user.is_staff) != guess.is_staff or roles_of(user) != guess._lims_roles:
+    if bool(user.is_staff) != guess.is_staff or roles_of(user) != roles_of(guess):
         return None
     found = iter(results)
     return [[] if st is None else next(found) for st in statements]
@@ -238,7 +241,7 @@ V = TypeVar("V", bound=Callable[..., Any])
 
 def reads_with_session(
     build: Callable[..., list[Statement | None] | None],
-    run: Callable[[list[Statement]], list[Any]] | None = None,
+    run: Callable[[list[Statement]], list[Any]] = run_together,
 ) -> Callable[[V], V]:
     """Decorate a page view (outside ``login_required``): ``build(requester, *args, **kwargs)`` gives the page's
     reads; they are sent with the session's (``read_with_session``) and their results, or None, are
@@ -248,9 +251,7 @@ def reads_with_session(
         @wraps(view)
         def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
             request.session_reads = read_with_session(
-                request,
-                lambda requester: build(requester, *args, **kwargs),
-                run if run is not None else run_together,
+                request, lambda requester: build(requester, *args, **kwargs), run
             )
             return view(request, *args, **kwargs)
 

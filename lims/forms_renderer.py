@@ -6,7 +6,8 @@ cell list page: 57% of 45 ms). This renderer writes the same markup, byte for by
 use Django's ``select_option.html`` (every Select, SelectMultiple and NullBooleanSelect of the project) and for the
 input widgets whose template is Django's ``input.html`` (text, number, date...: a filter form has a dozen), for
 ``textarea.html``, for a file input with no file yet (``clearable_file_input.html``) and for an empty error list
-(every field of a form prints one), and hands every other template, and any select with an option template of its own, to Django's templates unchanged.
+(every field of a form prints one), and hands every other template, and any select with an option template of its
+own, to Django's templates unchanged.
 ``lims/tests/test_forms_renderer.py`` compares both on hostile labels, values and attributes.
 """
 

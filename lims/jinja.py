@@ -37,6 +37,7 @@ from django.utils.timezone import template_localtime  # type: ignore[attr-define
 from markupsafe import Markup
 
 from lims.api.rows import id_url, plain_url
+from lims.presentation import minute_digits
 
 
 def _finalize(value: Any) -> Any:
@@ -84,8 +85,8 @@ def date(value: Any, arg: str | None = None) -> str:
     """``{{ value|date:"Y-m-d H:i" }}``: in the current time zone, as Django's filter reads it."""
     if isinstance(value, datetime.datetime):
         value = template_localtime(value)
-        if arg == MINUTE:  # Django's Y, m, d, H and i: zero-padded to 4, 2, 2, 2 and 2 digits
-            return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
+        if arg == MINUTE:
+            return minute_digits(value)
     return str(defaultfilters.date(value, arg))
 
 

@@ -63,6 +63,11 @@ def remember_roles(user: Any, text: str | None) -> None:
         team, sep, role = item.partition(":")
         if sep:
             roles[int(team)] = role
+    keep_roles(user, roles)
+
+
+def keep_roles(user: Any, roles: dict[int, str]) -> None:
+    """Hold ``roles`` (team id -> role) on the user object as the user's roles for this request (``_roles``)."""
     user._lims_roles = roles
 
 

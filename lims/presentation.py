@@ -39,6 +39,11 @@ def minute_text(value: datetime.datetime | None, zone: datetime.tzinfo | None = 
         return ""
     if timezone.is_aware(value):
         value = timezone.localtime(value, zone)
+    return minute_digits(value)
+
+
+def minute_digits(value: datetime.datetime) -> str:
+    """Django's ``Y-m-d H:i`` of a time as it is (no conversion): zero-padded to 4, 2, 2, 2 and 2 digits."""
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
 
 
