@@ -39,6 +39,7 @@ from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
+from lims import pg_pipeline
 from lims.queries import any_param
 
 M = TypeVar("M", bound=Model)
@@ -445,24 +446,29 @@ def _joined(statements: list[Statement]) -> Statement:
     return Statement(statements[0].alias, sql, params, lambda rows: rows)
 
 
-def _columns_of(cursor: Any, st: Statement, joined: Statement | None) -> Any:
-    """The columns of the joined statement the first time it runs (``_split`` keeps where its parts start):
-    ``cursor.description`` builds an object per column, ~50 for a token and a cell."""
-    if st is not joined or st.sql in _JOINED_SPLITS:
+def _wants_names(st: Statement, joined: Statement | None) -> bool:
+    """The column names are needed: the joined statement's, the first time it runs (``_split`` keeps where its
+    parts start); asking for a result's columns builds an object per column, ~50 for a token and a cell."""
+    return st is joined and st.sql not in _JOINED_SPLITS
+
+
+def _columns_of(cursor: Any, st: Statement, joined: Statement | None) -> list[str] | None:
+    """The column names of a statement run through Django's cursor, if ``_wants_names``."""
+    if not _wants_names(st, joined):
         return None
-    return cursor.description
+    return [column.name for column in cursor.description]
 
 
 def _split(
-    joined: Statement, description: Any, rows: list[tuple[Any, ...]], statements: list[Statement]
+    joined: Statement, names: list[str] | None, rows: list[tuple[Any, ...]], statements: list[Statement]
 ) -> list[Any] | None:
-    """The results of ``statements`` from the rows of ``_joined(statements)`` (``description``: its columns);
-    None when a statement found more than one row after all (then they are read one by one)."""
+    """The results of ``statements`` from the rows of ``_joined(statements)`` (``names``: its columns' names, the
+    first time); None when a statement found more than one row after all (then they are read one by one)."""
     if len(rows) != 1:
         return None
     starts = _JOINED_SPLITS.get(joined.sql)
     if starts is None:
-        names = [column.name for column in description]
+        assert names is not None
         starts = _JOINED_SPLITS[joined.sql] = [names.index(f"lims_found_{i}") for i in range(len(statements))]
     row = rows[0]
     ends = [*starts[1:], len(row)]
@@ -484,9 +490,10 @@ def _has_rows(cursor: Any) -> bool:
 def run_together(statements: list[Statement]) -> list[Any]:
     """The results of ``statements``, in order. On PostgreSQL, statements for the same database are sent in one
     go (psycopg's pipeline mode) and their results read back together: one round trip to the server instead of
-    one per statement, as when a page's count and its rows, or a record and its parts, are read. Each still runs
-    through Django's cursor (the same execute wrappers, errors and query log) and, in autocommit, in its own
-    transaction, as when they run one after the other; elsewhere (SQLite) they do run one after the other."""
+    one per statement, as when a page's count and its rows, or a record and its parts, are read: straight through
+    libpq (``lims.pg_pipeline``), or, when Django must see each statement (an execute wrapper, the query log),
+    through Django's cursors in psycopg's pipeline; the same rows and errors either way. Elsewhere (SQLite) they
+    run one after the other."""
     results: list[Any] = [None] * len(statements)
     by_alias: dict[str, list[int]] = {}
     for i, st in enumerate(statements):
@@ -494,7 +501,6 @@ def run_together(statements: list[Statement]) -> list[Any]:
     for alias, positions in by_alias.items():
         connection = connections[alias]
         connection.ensure_connection()
-        raw = connection.connection
         postgresql = connection.vendor == "postgresql"
         # statements that read one row each: read in one statement (_joined), in the place of the first
         single = [i for i in positions if statements[i].one_row] if postgresql else []
@@ -504,41 +510,55 @@ def run_together(statements: list[Statement]) -> list[Any]:
             for i in positions
             if joined is None or i not in single[1:]
         ]
-        fetched: list[tuple[list[tuple[Any, ...]], Any]] = []
-        if len(run) == 1 or not (postgresql and hasattr(raw, "pipeline")):
-            for _, st in run:
-                with connection.cursor() as cursor:
-                    cursor.execute(st.sql, st.params)
-                    rows = cursor.fetchall() if _has_rows(cursor) else []
-                    fetched.append((rows, _columns_of(cursor, st, joined)))
-        else:
-            cursors = []
-            try:
-                # leaving the pipeline sends its one Sync and reads every result back (one round trip; a
-                # pipeline.sync() inside the block would be a second: psycopg syncs again on leaving)
-                with connection.wrap_database_errors, raw.pipeline():
-                    for _, st in run:
-                        cursor = connection.cursor()
-                        cursors.append(cursor)
-                        cursor.execute(st.sql, st.params)
-                with connection.wrap_database_errors:
-                    for (_, st), cursor in zip(run, cursors, strict=True):
-                        rows = cursor.fetchall() if _has_rows(cursor) else []
-                        fetched.append((rows, _columns_of(cursor, st, joined)))
-            finally:
-                for cursor in cursors:
-                    cursor.close()
-        for (i, st), (rows, description) in zip(run, fetched, strict=True):
+        # straight through libpq when Django need not see each statement (lims/pg_pipeline.py)
+        wanted = [(st.sql, st.params, _wants_names(st, joined)) for _, st in run]
+        fetched = pg_pipeline.read(connection, wanted) if postgresql else None
+        if fetched is None:
+            fetched = _read_with_cursors(connection, [st for _, st in run], joined)
+        for (i, st), (rows, names) in zip(run, fetched, strict=True):
             if st is not joined:
                 results[i] = st.finish(rows)
                 continue
             assert joined is not None
-            parts = _split(joined, description, rows, [statements[k] for k in single])
+            parts = _split(joined, names, rows, [statements[k] for k in single])
             if parts is None:  # a statement read several rows after all: one by one, as declared
                 parts = run_together([statements[k]._replace(one_row=False) for k in single])
             for k, result in zip(single, parts, strict=True):
                 results[k] = result
     return results
+
+
+def _read_with_cursors(
+    connection: Any, run: list[Statement], joined: Statement | None
+) -> list[tuple[list[tuple[Any, ...]], list[str] | None]]:
+    """The rows (and, for the joined statement the first time, the column names) of each statement, read through
+    Django's cursors: in psycopg's pipeline on PostgreSQL, one after the other elsewhere."""
+    raw = connection.connection
+    fetched: list[tuple[list[tuple[Any, ...]], list[str] | None]] = []
+    if len(run) == 1 or not (connection.vendor == "postgresql" and hasattr(raw, "pipeline")):
+        for st in run:
+            with connection.cursor() as cursor:
+                cursor.execute(st.sql, st.params)
+                rows = cursor.fetchall() if _has_rows(cursor) else []
+                fetched.append((rows, _columns_of(cursor, st, joined)))
+        return fetched
+    cursors = []
+    try:
+        # leaving the pipeline sends its one Sync and reads every result back (one round trip; a
+        # pipeline.sync() inside the block would be a second: psycopg syncs again on leaving)
+        with connection.wrap_database_errors, raw.pipeline():
+            for st in run:
+                cursor = connection.cursor()
+                cursors.append(cursor)
+                cursor.execute(st.sql, st.params)
+        with connection.wrap_database_errors:
+            for st, cursor in zip(run, cursors, strict=True):
+                rows = cursor.fetchall() if _has_rows(cursor) else []
+                fetched.append((rows, _columns_of(cursor, st, joined)))
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    return fetched
 
 
 class CompiledByIds(Generic[M]):
