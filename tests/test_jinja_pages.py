@@ -281,6 +281,36 @@ def test_filters_and_tags_are_djangos() -> None:
     assert "/cells/42/" in expected
 
 
+def test_a_dicts_keys_read_as_jinja2_reads_them() -> None:
+    """``{{ d.name }}`` on a dict answers what Jinja2's own environment answers: the key, the dict's method where
+    the name is one (``items``, ``get``, even when a key has that name), undefined for a missing key, and the
+    attribute first on anything that is not exactly a dict."""
+    import collections
+
+    import jinja2
+
+    class Keyed(dict):  # type: ignore[type-arg]
+        label = "attribute"
+
+    rows = [
+        {"url": "/a/", "label": "<b>", "items": "shadowed", "get": 1, "n": 0, "none": None},
+        {},
+        collections.OrderedDict(url="/o/", label="ordered"),
+        Keyed(label="key", url="/k/"),
+        collections.defaultdict(lambda: "default", url="/d/"),
+    ]
+    source = (
+        "{% for r in rows %}[{{ r.url }}|{{ r.label }}|{{ r.items is callable }}|{{ r.get is callable }}|"
+        "{{ r.n }}|{{ r.none }}|{{ r.missing is defined }}|{{ r.missing|default('x') }}|{{ r.keys is callable }}]"
+        "{% endfor %}"
+    )
+    ours = jinja.environment(autoescape=True).from_string(source)
+    plain = jinja2.Environment(autoescape=True, finalize=jinja._finalize).from_string(source)
+    assert isinstance(ours.environment, jinja.Environment)
+    assert ours.render(rows=rows) == plain.render(rows=rows)
+    assert "[/a/|&lt;b&gt;|True|True|0|None|False|x|True]" in ours.render(rows=rows)
+
+
 def test_static_is_djangos_and_follows_a_changed_setting(settings: Any) -> None:
     from django.templatetags.static import static
 
