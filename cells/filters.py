@@ -6,6 +6,7 @@ lists of the user's teams and recipe versions by name (lims/filtering.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
@@ -67,23 +68,26 @@ class CellFilter(PageFilterSet):
         super().__init__(*args, **kwargs)
         user = self.user
         if user is not None:
-            recipes = scope_to_teams(Recipe.objects.all(), user)
-            self.filters["recipe"].queryset = recipes  # what the filter accepts
-            # what the page offers: the same recipes in the same order, as rows (a team holds hundreds)
-            self.offer_choices(
-                "recipe", recipes.values_list("pk", "name"), lambda row: row[1]
-            )  # Recipe.__str__
-            versions = scope_to_teams(RecipeVersion.objects.all(), user, "recipe__team").order_by(
-                "recipe__name", "number"
-            )
-            self.offer_choices(
-                "recipe_version",
-                versions.values_list("pk", "recipe__name", "number"),  # hundreds of rows: no instances
-                lambda row: f"{row[1]} v{row[2]}",  # RecipeVersion.__str__
-            )
-            self.offer_choices(
-                "team", teams_for(user).order_by("name").values_list("pk", "name"), lambda row: row[1]
-            )  # Team.__str__
+            self.filters["recipe"].queryset = scope_to_teams(Recipe.objects.all(), user)  # what it accepts
+            for name, (rows, label) in self.page_choices(user).items():
+                self.offer_choices(name, rows, label)
+
+    @classmethod
+    def page_choices(cls, user: Any) -> dict[str, tuple[QuerySet[Any], Callable[[Any], str]]]:
+        """The user's recipes (the ones the filter accepts, in the same order), recipe versions and teams, as rows
+        (a team holds hundreds of versions: no instances), labelled as their ``__str__`` labels them."""
+        recipes = scope_to_teams(Recipe.objects.all(), user)
+        versions = scope_to_teams(RecipeVersion.objects.all(), user, "recipe__team").order_by(
+            "recipe__name", "number"
+        )
+        return {
+            "recipe": (recipes.values_list("pk", "name"), _second),  # Recipe.__str__
+            "recipe_version": (
+                versions.values_list("pk", "recipe__name", "number"),
+                _version_label,  # RecipeVersion.__str__
+            ),
+            "team": (teams_for(user).order_by("name").values_list("pk", "name"), _second),  # Team.__str__
+        }
 
     def filter_electrolyte(self, qs: QuerySet[Cell], name: str, value: str) -> QuerySet[Cell]:
         if value == "membrane":
@@ -107,3 +111,11 @@ class CellFilter(PageFilterSet):
 
     def filter_filler_wt_max(self, qs: QuerySet[Cell], name: str, value: Any) -> QuerySet[Cell]:
         return qs.filter(membrane__filler_fraction__lte=float(value) / 100.0 + 1e-9)
+
+
+def _second(row: tuple[Any, ...]) -> str:
+    return str(row[1])
+
+
+def _version_label(row: tuple[Any, ...]) -> str:
+    return f"{row[1]} v{row[2]}"

@@ -30,6 +30,7 @@ from cells.models import TRANSITIONS, Cell, CellState
 from lims.api.base import resolve_team
 from lims.authentication import reads_with_session
 from lims.errors import DomainError
+from lims.filtering import drawn_filter
 from lims.listing import PresentedRows, Sorting
 from lims.models import Role
 from lims.permissions import has_role, team_ids_for
@@ -48,12 +49,21 @@ def _cell_or_404(request: HttpRequest, pk: int) -> Cell:
 
 @login_required
 def cell_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.cell_rows_for_page(user=request.user)
-    filterset = CellFilter(request.GET or None, queryset=rows, request=request)
     sorting = Sorting(request, CELL_SORTS, "-assembled")
+    filterset: Any
     listing: Any
-    if sorting.is_default and not (filterset.is_bound and filterset.is_filtered):
-        # the page as most people first open it: statements compiled once, the count and the rows together
+    if not request.GET:
+        # the page as most people first open it: the filter form drawn ahead (lims.filtering.drawn_filter), the
+        # count and the rows read with its choice lists in one round trip
+        filterset = drawn_filter(CellFilter, request.user)
+        listing = selectors.cell_page_listing(
+            user=request.user, per_page=50, page_text=None, also=filterset.choice_statements()
+        )
+        return _cell_list_page(request, filterset, listing, sorting)
+    rows = selectors.cell_rows_for_page(user=request.user)
+    filterset = CellFilter(request.GET, queryset=rows, request=request)
+    if sorting.is_default and not filterset.is_filtered:
+        # unfiltered in the default order (another page of it): compiled statements, the count and rows together
         listing = selectors.cell_page_listing(
             user=request.user,
             per_page=50,
@@ -61,10 +71,14 @@ def cell_list(request: HttpRequest) -> HttpResponse:
             also=filterset.choice_statements(),  # the form's choice lists in the same round trip
         )
     else:
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else rows
+        qs = filterset.qs if filterset.is_valid() else rows
         listing = PresentedRows(
             sorting.apply(qs).values_list(*selectors.CELL_PAGE_COLUMNS), selectors.cell_page_rows
         )
+    return _cell_list_page(request, filterset, listing, sorting)
+
+
+def _cell_list_page(request: HttpRequest, filterset: Any, listing: Any, sorting: Sorting) -> HttpResponse:
     page = Paginator(listing, 50).get_page(request.GET.get("page"))
     return render(
         request,

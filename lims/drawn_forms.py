@@ -7,7 +7,8 @@ The cell page shows a writer the post-mortem form filled in from the cell. Build
 - the fields whose value does not come from the record are drawn once, as that form draws them;
 - the fields named in ``varying`` are drawn per request by their own widget, with the value the form would give
   them (``get_initial_for_field``'s rules, then ``field.prepare_value``) and the attributes its ``BoundField``
-  gives them (worked out once: for the widgets allowed here they do not depend on the value).
+  gives them (worked out once: for the widgets allowed here they do not depend on the value); a choice field's
+  options may vary too (a list page's filter offers the user's own teams: ``lims.filtering.drawn_filter``).
 
 A page's template iterates the drawn fields as it iterated the form: ``is_hidden``, ``id_for_label``, ``label``,
 ``errors`` (an unbound form has none: it prints nothing), and the field itself prints its markup.
@@ -16,8 +17,9 @@ A page's template iterates the drawn fields as it iterated the form: ``is_hidden
 
 from __future__ import annotations
 
+import copy
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +48,7 @@ class DrawnField:
 class FormDrawing:
     """``fields(values)``: the fields of ``form_class(initial=values)`` as drawn markup (see the module)."""
 
-    def __init__(self, form_class: type[forms.Form], varying: tuple[str, ...]) -> None:
+    def __init__(self, form_class: Callable[[], forms.Form], varying: tuple[str, ...]) -> None:
         self.form_class = form_class
         self.varying = frozenset(varying)
         self._parts: list[DrawnField | tuple[forms.BoundField, dict[str, Any]]] | None = None
@@ -55,7 +57,7 @@ class FormDrawing:
         form = self.form_class()
         unknown = self.varying.difference(form.fields)
         if unknown:
-            raise ValueError(f"{self.form_class.__name__} has no field {sorted(unknown)}")
+            raise ValueError(f"{type(form).__name__} has no field {sorted(unknown)}")
         parts: list[DrawnField | tuple[forms.BoundField, dict[str, Any]]] = []
         for bound in form:
             field, widget = bound.field, bound.field.widget
@@ -75,7 +77,7 @@ class FormDrawing:
                 or field.localize
                 or field.disabled
             ):
-                raise TypeError(f"{self.form_class.__name__}.{bound.name}: its widget cannot be drawn ahead")
+                raise TypeError(f"{type(form).__name__}.{bound.name}: its widget cannot be drawn ahead")
             attrs = bound.build_widget_attrs({}, widget)
             if bound.auto_id and "id" not in widget.attrs:
                 attrs.setdefault("id", bound.auto_id)
@@ -83,9 +85,10 @@ class FormDrawing:
         self._parts = parts
         return parts
 
-    def fields(self, values: Mapping[str, Any]) -> list[DrawnField]:
+    def fields(self, values: Mapping[str, Any], choices: Mapping[str, Any] | None = None) -> list[DrawnField]:
         """The form's fields in order, those in ``varying`` showing ``values`` (their field's initial when
-        missing)."""
+        missing) and, for a choice field named in ``choices``, offering those choices (as setting the widget's
+        ``choices`` on the form built per request would)."""
         parts = self._parts if self._parts is not None else self._prepare()
         drawn: list[DrawnField] = []
         for part in parts:
@@ -102,7 +105,11 @@ class FormDrawing:
                 and not field.widget.supports_microseconds
             ):
                 value = value.replace(microsecond=0)
-            html = field.widget.render(
+            widget = field.widget
+            if choices is not None and bound.name in choices:
+                widget = copy.copy(widget)  # the form's widget is shared by every request
+                widget.choices = choices[bound.name]  # type: ignore[attr-defined]
+            html = widget.render(
                 bound.html_name, field.prepare_value(value), attrs=dict(attrs), renderer=bound.form.renderer
             )
             drawn.append(DrawnField(bound.name, bound.is_hidden, bound.id_for_label, bound.label, html))

@@ -170,3 +170,84 @@ def test_pointing_at_filters_by_the_looked_up_ids_or_beyond_the_limit_by_a_subqu
         assert 'FROM "formulations_membrane"' not in last and len(ctx.captured_queries) == 2
     nothing = Membrane.objects.filter(code="no such membrane")
     assert not Cell.objects.filter(queries.pointing_at("membrane", nothing)).exists()
+
+
+@pytest.fixture
+def recipes_of_two_teams(team: Any, other_team: Any) -> None:
+    from formulations.models import Recipe, RecipeVersion
+
+    for owner, names in ((team, ["PMA <b>gel</b>", 'LLZTO & "20"']), (other_team, ["Other's 'secret'"])):
+        for name in names:
+            recipe = Recipe.objects.create(team=owner, name=name)
+            for number in (1, 2):
+                RecipeVersion.objects.create(recipe=recipe, number=number)
+
+
+def _markup(fields: Any) -> str:
+    return "\n".join(f"{f.id_for_label}|{f.label}|{f}" for f in fields)
+
+
+@pytest.mark.usefixtures("recipes_of_two_teams")
+def test_a_drawn_filter_is_the_filter_sets_own_unbound_form(
+    rf: Any, researcher: Any, outsider: Any, staff_user: Any, team: Any
+) -> None:
+    """``drawn_filter`` draws what the filter set's form draws, unbound, for every user (their own teams' recipes,
+    versions and teams; staff every one; a user of no team none): with the choice rows read beforehand (as the
+    page reads them) or when drawn; one drawing serves every user."""
+    from cells.filters import CellFilter
+    from cells.models import Cell
+    from lims.compiled import run_together
+    from lims.filtering import _DRAWINGS, drawn_filter
+    from lims.models import Membership, Role, User
+
+    both = User.objects.create_user("bea", password="pw-bea-123456")
+    Membership.objects.create(user=both, team=team, role=Role.VIEWER)
+    Membership.objects.create(user=both, team=outsider.memberships.get().team, role=Role.RESEARCHER)
+    nobody = User.objects.create_user("nia", password="pw-nia-123456")
+    _DRAWINGS.clear()
+    for user in (researcher, outsider, staff_user, both, nobody):
+        request = rf.get("/cells/")
+        request.user = user
+        expected = _markup(CellFilter(None, queryset=Cell.objects.all(), request=request).form)
+        drawn = drawn_filter(CellFilter, user)
+        statements, keep = drawn.choice_statements()
+        keep(run_together(statements))
+        assert _markup(drawn.form) == expected, user.username
+        assert _markup(drawn_filter(CellFilter, user).form) == expected  # rows read when drawn
+        assert not drawn.is_bound and not drawn.is_filtered and not drawn.errors
+    assert len(_DRAWINGS) == 1
+    request = rf.get("/cells/")
+    request.user = researcher
+    mine = _markup(drawn_filter(CellFilter, researcher).form)
+    assert "PMA &lt;b&gt;gel&lt;/b&gt;" in mine and "secret" not in mine
+
+
+@pytest.mark.usefixtures("recipes_of_two_teams")
+def test_the_cell_list_draws_the_same_filter_form_unbound_and_bound(client: Any, researcher: Any) -> None:
+    """The page as first opened (no parameter: drawn ahead) and its next page (bound, nothing filtered: the filter
+    set's form) show the same filter form."""
+    import re
+
+    client.force_login(researcher)
+    forms = []
+    for path in ("/cells/", "/cells/?page=1"):
+        html = client.get(path).content.decode()
+        found = re.search(r'<form class="filters card".*?</form>', html, re.S)
+        assert found is not None
+        forms.append(found.group(0))
+    assert forms[0] == forms[1]
+    assert "PMA &lt;b&gt;gel&lt;/b&gt; v2" in forms[0]
+
+
+@pytest.mark.usefixtures("recipes_of_two_teams")
+def test_a_user_of_no_team_opens_the_cell_list(client: Any) -> None:
+    """A signed-in user who belongs to no team sees the cell list with empty choice lists (the choice lists'
+    reads, ``team__in=[]``, match nothing and cannot be compiled: before, the page answered 500), filtered or
+    not."""
+    from lims.models import User
+
+    client.force_login(User.objects.create_user("nia", password="pw-nia-123456"))
+    for path in ("/cells/", "/cells/?page=1", "/cells/?state=on_test"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "No cells yet." in response.content.decode() or "No cell matches" in response.content.decode()
