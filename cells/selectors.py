@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from cells.models import (
     Cell,
@@ -34,7 +35,7 @@ from formulations.models import (
     StockLot,
     recipe_version_label,
 )
-from lims.api.rows import id_url
+from lims.api.rows import id_url, id_urls
 from lims.compiled import (
     CompiledByIds,
     CompiledCount,
@@ -140,7 +141,8 @@ _STATES = labels(CellState.choices)
 def cell_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """The texts of the cell list page's rows, from ``CELL_PAGE_COLUMNS`` (what the template printed from the
     cell and its records: ``get_configuration_display``, ``str(recipe_version)``, ``str(operator)``...)."""
-    zone = timezone.get_current_timezone()  # read once for the page, not per row
+    # read once for the page, not per row (each a look-up in asgiref's Local)
+    zone, language, cell_url = timezone.get_current_timezone(), get_language(), id_urls("cells:cell-detail")
     out = []
     for (
         pk,
@@ -166,14 +168,14 @@ def cell_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         has_membrane = membrane_id is not None
         out.append(
             {
-                "url": id_url("cells:cell-detail", pk),
+                "url": cell_url(pk),
                 "code": code,
                 "configuration": choice_label(_CONFIGURATIONS, configuration),
                 "format": f"{shape} {format_detail}" if format_detail else shape,
                 "electrolyte": membrane_code if has_membrane else f"{pellet_code or ''} (pellet)",
                 "recipe": recipe_version_label(recipe_name, version_number) if has_membrane else None,
                 "filler": percent_text(filler_fraction),
-                "area": fixed(active_area, 3),
+                "area": fixed(active_area, 3, language),
                 "state": state,
                 "state_label": choice_label(_STATES, state),
                 "assembled": minute_text(assembled_at, zone),
@@ -403,6 +405,7 @@ def component_texts(components: Iterable[CellComponent]) -> list[dict[str, Any]]
     electrode's active material, ``area|floatformat:4``, ``mass_used|floatformat:5``. The labels are looked up in
     one table (``get_kind_display`` builds a table of every choice on each call)."""
     kinds = labels(CellComponent._meta.get_field("kind").flatchoices)
+    language = get_language()
     out = []
     for c in components:
         lot, electrode = (c.lot if c.lot_id else None), (c.electrode if c.electrode_id else None)
@@ -414,8 +417,8 @@ def component_texts(components: Iterable[CellComponent]) -> list[dict[str, Any]]
                 "lot_chemical": lot.chemical.name if lot is not None else None,
                 "electrode_code": electrode.code if electrode is not None else None,
                 "electrode_chemical": electrode.active_lot.chemical.name if electrode is not None else None,
-                "area": None if c.area is None else fixed(c.area, 4),
-                "mass_used": None if c.mass_used is None else fixed(c.mass_used, 5),
+                "area": None if c.area is None else fixed(c.area, 4, language),
+                "mass_used": None if c.mass_used is None else fixed(c.mass_used, 5, language),
             }
         )
     return out
@@ -445,12 +448,13 @@ def measurement_link_texts(measurements: Iterable[Any]) -> list[dict[str, Any]]:
     if not measurements:
         return []
     techniques = labels(type(measurements[0])._meta.get_field("technique").flatchoices)
+    language, measurement_url = get_language(), id_urls("measurements:measurement-detail")
     return [
         {
-            "url": id_url("measurements:measurement-detail", m.pk),
+            "url": measurement_url(m.pk),
             "pk": m.pk,
             "technique": choice_label(techniques, m.technique),
-            "temperature": None if m.temperature is None else fixed(m.temperature, -1),
+            "temperature": None if m.temperature is None else fixed(m.temperature, -1, language),
             "original_name": m.upload.original_name,
         }
         for m in measurements

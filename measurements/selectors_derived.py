@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 
-from lims.api.rows import id_url
+from lims.api.rows import id_urls
 from lims.compiled import CompiledCount, CompiledValues
 from lims.listing import CompiledRows, Sorting
 from lims.permissions import (
@@ -94,9 +95,11 @@ DERIVED_PAGE_COLUMNS = (
 def derived_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """The texts of the derived-property page's rows, from ``DERIVED_PAGE_COLUMNS`` (what the template printed
     from the property and its records: its label, ``|derived_value``, the subject, the electrolyte...)."""
-    from measurements.templatetags.derived_values import derived_uncertainty, derived_value
+    from measurements.templatetags.derived_values import derived_texts
 
-    zone = timezone.get_current_timezone()  # read once for the page, not per row
+    # read once for the page, not per row (each a look-up in asgiref's Local)
+    zone, language = timezone.get_current_timezone(), get_language()
+    detail_url, series_url = id_urls("measurements:derived-detail"), id_urls("measurements:series-detail")
     out = []
     for (
         pk,
@@ -123,17 +126,17 @@ def derived_page_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         method_version,
         computed_at,
     ) in rows:
-        pair = _ValueAndUncertainty(value, uncertainty)
+        value_text, uncertainty_text = derived_texts(_ValueAndUncertainty(value, uncertainty))
         filler = filler_percent_of(f_membrane, f_batch, f_version) if membrane_id is not None else None
         out.append(
             {
-                "url": id_url("measurements:derived-detail", pk),
+                "url": detail_url(pk),
                 "label": label_of(name),
-                "value": derived_value(pair),
+                "value": value_text,
                 "unit": unit,
-                "uncertainty": derived_uncertainty(pair),
-                "temperature": fixed(temperature, -1) if temperature is not None else None,
-                "series_url": id_url("measurements:series-detail", series_id) if series_id else None,
+                "uncertainty": uncertainty_text,
+                "temperature": fixed(temperature, -1, language) if temperature is not None else None,
+                "series_url": series_url(series_id) if series_id else None,
                 "subject": subject_text(
                     series_name, cell_code, membrane_code, pellet_code, technique, measurement_id, subject_key
                 ),
@@ -937,19 +940,20 @@ def headline_texts(rows: Iterable[DerivedProperty]) -> list[dict[str, Any]]:
     floatformat:"-1"``, and the page it was computed from (its series, else its measurement)."""
     from lims.templatetags.lims_ui import sig
 
+    language = get_language()  # read once for the table, as are the routes' prefixes
+    detail_url, series_url = id_urls("measurements:derived-detail"), id_urls("measurements:series-detail")
+    measurement_url = id_urls("measurements:measurement-detail")
     return [
         {
             "name": r.name,
-            "url": id_url("measurements:derived-detail", r.pk),
+            "url": detail_url(r.pk),
             "label": label_of(r.name),
             "value": sig(r.value, 4),
             "uncertainty": None if r.uncertainty is None else sig(r.uncertainty, 2),
             "unit": r.unit,
-            "temperature": None if r.temperature is None else fixed(r.temperature, -1),
-            "series_url": id_url("measurements:series-detail", r.series_id) if r.series_id else None,
-            "measurement_url": (
-                id_url("measurements:measurement-detail", r.measurement_id) if r.measurement_id else None
-            ),
+            "temperature": None if r.temperature is None else fixed(r.temperature, -1, language),
+            "series_url": series_url(r.series_id) if r.series_id else None,
+            "measurement_url": measurement_url(r.measurement_id) if r.measurement_id else None,
             "measurement_id": r.measurement_id,
         }
         for r in rows

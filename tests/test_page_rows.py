@@ -280,3 +280,57 @@ def test_the_cell_page_parts_links_and_state_changes_are_the_markup_the_page_wro
                 assert got == expected, (cell.code, key)
             seen[key] += len(instances[key])
     assert all(seen.values()), seen
+
+
+def test_urls_of_a_list_are_reverse_with_the_prefix_read_once() -> None:
+    """``id_urls(name)(pk)`` is ``reverse(name, args=[pk])`` (and ``id_url``'s), under a script prefix too."""
+    from django.urls import reverse, set_script_prefix
+
+    from lims.api.rows import id_url, id_urls
+
+    names = ["cells:cell-detail", "measurements:derived-detail", "measurements:series-detail"]
+    try:
+        for prefix in ("/", "/lims/"):
+            set_script_prefix(prefix)
+            for name in names:
+                url = id_urls(name)
+                for pk in (1, 42, 10**12):
+                    assert url(pk) == reverse(name, args=[pk]) == id_url(name, pk)
+            assert id_urls("cells:cell-detail")(7).startswith(prefix)
+    finally:
+        set_script_prefix("/")
+
+
+def test_a_value_and_its_uncertainty_rounded_together_are_the_filters_texts() -> None:
+    """``derived_texts`` answers ``(derived_value, derived_uncertainty)`` for every kind of value and uncertainty."""
+    from measurements.templatetags.derived_values import derived_texts, derived_uncertainty, derived_value
+
+    class Pair:
+        def __init__(self, value: Any, uncertainty: Any) -> None:
+            self.value, self.uncertainty = value, uncertainty
+
+    values = [1.23456e-4, 0.0, -3.5, 12345.678, float("nan"), float("inf"), None, "", "abc", 7]
+    uncertainties = [None, "", 0.0, 2.3e-6, 0.04, 150.0, float("nan"), float("inf"), -0.3, "x"]
+    for value in values:
+        for uncertainty in uncertainties:
+            pair = Pair(value, uncertainty)
+            assert derived_texts(pair) == (derived_value(pair), derived_uncertainty(pair)), (
+                value,
+                uncertainty,
+            )
+    assert derived_texts(0.5) == (derived_value(0.5), derived_uncertainty(0.5))
+
+
+def test_fixed_with_the_language_read_once_is_fixed() -> None:
+    import decimal
+
+    from django.utils import translation
+
+    from lims.presentation import fixed
+
+    for language in ("en", "de"):
+        with translation.override(language):
+            current = translation.get_language()
+            for value in (1.23456, 0, decimal.Decimal("2.50"), -0.5, 1e-7):
+                for digits in (-1, 0, 3, 5):
+                    assert fixed(value, digits, current) == fixed(value, digits)

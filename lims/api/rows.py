@@ -91,23 +91,39 @@ def id_url(name: str, pk: Any, *more: str) -> str:
     put in their places (~50 µs -> ~0.5 µs). Anything else (a text reverse() would quote) is reversed as usual."""
     if any(_PLAIN_TEXT.fullmatch(m) is None for m in more):
         return reverse(name, args=[pk, *more])
-    prefix = get_script_prefix()
-    key = (name, prefix, len(more), get_urlconf())
-    parts = _URL_TEMPLATES.get(key, [])
-    if parts == []:
-        url = reverse(name, args=[_ID_SENTINEL, *([_TEXT_SENTINEL] * len(more))])
-        pieces = url.split(str(_ID_SENTINEL))
-        tail_pieces = pieces[-1].split(_TEXT_SENTINEL) if len(pieces) == 2 else []
-        if len(pieces) != 2 or len(tail_pieces) != len(more) + 1 or _TEXT_SENTINEL in pieces[0]:
-            parts = _URL_TEMPLATES[key] = None  # an unusual route: reverse() each time
-        else:
-            parts = _URL_TEMPLATES[key] = [pieces[0], *tail_pieces]
+    parts = _url_template(name, len(more), get_script_prefix(), get_urlconf())
     if parts is None:
         return reverse(name, args=[pk, *more])
     out = [parts[0], str(pk), parts[1]]
     for word, piece in zip(more, parts[2:], strict=True):
         out += [word, piece]
     return "".join(out)
+
+
+def id_urls(name: str) -> Callable[[Any], str]:
+    """``lambda pk: id_url(name, pk)`` with the script prefix and URLconf read now, once for a list's rows: each
+    read goes through asgiref's ``Local`` (~1.5 µs apiece, two per URL: a fifth of a row of the derived page)."""
+    parts = _url_template(name, 0, get_script_prefix(), get_urlconf())
+    if parts is None:
+        return lambda pk: reverse(name, args=[pk])
+    head, tail = parts
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _url_template(name: str, words: int, prefix: str, urlconf: Any) -> list[str] | None:
+    """The pieces of the route ``name`` around its key and ``words`` plain words, for this prefix and URLconf
+    (reversed once with sentinels); None for an unusual route (reverse() each time)."""
+    key = (name, prefix, words, urlconf)
+    parts = _URL_TEMPLATES.get(key, [])
+    if parts == []:
+        url = reverse(name, args=[_ID_SENTINEL, *([_TEXT_SENTINEL] * words)])
+        pieces = url.split(str(_ID_SENTINEL))
+        tail_pieces = pieces[-1].split(_TEXT_SENTINEL) if len(pieces) == 2 else []
+        if len(pieces) != 2 or len(tail_pieces) != words + 1 or _TEXT_SENTINEL in pieces[0]:
+            parts = _URL_TEMPLATES[key] = None  # an unusual route: reverse() each time
+        else:
+            parts = _URL_TEMPLATES[key] = [pieces[0], *tail_pieces]
+    return parts
 
 
 def plain_url(name: str) -> str:

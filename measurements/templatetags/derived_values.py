@@ -104,6 +104,18 @@ def derived_value(obj: Any) -> str:
         return str(value)
 
 
+def derived_texts(obj: Any) -> tuple[str, str]:
+    """``(derived_value(obj), derived_uncertainty(obj))``, the value and its uncertainty rounded together once
+    (each filter rounds both)."""
+    value, uncertainty = _pair(obj)
+    if value is None or value == "" or uncertainty is None or uncertainty == "":
+        return derived_value(obj), derived_uncertainty(obj)
+    try:
+        return format_value(value, uncertainty)
+    except (TypeError, ValueError):
+        return str(value), str(uncertainty)
+
+
 @register.filter
 def derived_uncertainty(obj: Any) -> str:
     """The uncertainty of a derived property to UNCERTAINTY_DIGITS significant figures ("" when it has none)."""
