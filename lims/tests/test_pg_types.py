@@ -69,3 +69,24 @@ def test_it_parses_in_c_where_psycopg_has_its_c_implementation() -> None:
     loader: Any = tz_loader(datetime.UTC)(psycopg.adapters.types["timestamptz"].oid, None)
     expected = "psycopg_binary" if psycopg.pq.__impl__ == "binary" else "psycopg.types.datetime"
     assert type(loader._parse.__self__).__module__.startswith(expected)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+def test_the_parse_alone_loads_only_where_replace_changes_nothing(zone: str) -> None:
+    """In a session whose TimeZone is Django's zone (UTC, as Django sets it) the C parser's times already carry
+    Django's tzinfo, so the loader is the parser itself; in any other zone it replaces the tzinfo as Django's
+    loader does (the values are compared with Django's in every zone above)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    oid = psycopg.adapters.types["timestamptz"].oid
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET TIME ZONE '{zone}'")
+        try:
+            loader: Any = tz_loader(connection.timezone)(oid, raw)
+            value = loader.load(b"2026-03-04 05:06:07.891011+01")
+        finally:
+            cursor.execute("SET TIME ZONE 'UTC'")
+    if zone == "UTC":
+        assert value == datetime.datetime(2026, 3, 4, 4, 6, 7, 891011, tzinfo=datetime.UTC)
+    assert value.tzinfo is connection.timezone
+    assert (loader.load == loader._parse) is (zone == "UTC")
