@@ -24,6 +24,7 @@ from lims.authentication import ModelBackend, SessionStore, _token_by_hash
 from lims.compiled import CompiledQuery
 from lims.models import ApiToken, Membership, Role, Team
 from lims.permissions import _roles, remember_roles, roles_column
+from lims.tests.protocol import traced
 
 pytestmark = pytest.mark.django_db
 
@@ -413,32 +414,26 @@ def test_statements_run_together_answer_as_each_alone(people, django_assert_num_
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's pipeline: PostgreSQL only")
-def test_statements_run_together_are_one_round_trip(people, tmp_path: Path) -> None:
-    """One Sync and one ReadyForQuery for the whole pipeline (libpq's protocol trace): leaving psycopg's pipeline
-    syncs, so a sync inside the block would cost a second round trip. An error still raises Django's error, and
-    the connection answers the next statement."""
+@pytest.mark.parametrize("libpq", [True, False], ids=["straight through libpq", "Django's cursors"])
+def test_statements_run_together_are_one_round_trip(people, tmp_path: Path, libpq: bool, monkeypatch) -> None:
+    """One Sync and one ReadyForQuery for the whole pipeline (libpq's protocol trace), on either path: straight
+    through libpq (lims/pg_pipeline.py), and through Django's cursors in psycopg's pipeline (when Django must see
+    each statement), whose leaving syncs, so a sync inside the block would cost a second round trip. An error
+    still raises Django's error, and the connection answers the next statement."""
     from django.db import DatabaseError, transaction
-    from psycopg import pq
 
+    from lims import pg_pipeline
     from lims.compiled import CompiledValues, Statement, run_together
+
+    monkeypatch.setattr(pg_pipeline, "ENABLED", libpq)
 
     names = CompiledValues(lambda pk: User.objects.filter(pk=pk).values_list("username"), int)
     statements = [names.statement(people["ada"].pk), names.statement(people["bob"].pk), names.statement(0)]
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    trace = tmp_path / "protocol.txt"
-    with trace.open("w") as out:
-        pgconn.trace(out.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            got = run_together(statements)
-        finally:
-            pgconn.untrace()
-    sent = trace.read_text().splitlines()
+    got, kinds = traced(connection, lambda: run_together(statements), tmp_path)
     assert got == [[("ada",)], [("bob",)], []]
-    assert sum(line.split("\t")[2:3] == ["Sync"] for line in sent) == 1
-    assert sum(line.split("\t")[2:3] == ["ReadyForQuery"] for line in sent) == 1
-    assert sum(line.split("\t")[2:3] == ["Execute"] for line in sent) == 3
+    assert kinds.count("Sync") == 1
+    assert kinds.count("ReadyForQuery") == 1
+    assert kinds.count("Execute") == 3
     broken = Statement("default", "SELECT 1 / %s", [0], lambda rows: rows)
     with (
         pytest.raises(DatabaseError, match="division by zero"),

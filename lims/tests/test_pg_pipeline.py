@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from lims import pg_pipeline
 from lims.compiled import Statement, run_together
+from lims.tests.protocol import traced
 
 pytestmark = [
     pytest.mark.django_db,
@@ -213,21 +214,10 @@ def _pipelined_alone() -> Any:
 
 def test_one_round_trip(tmp_path: Path) -> None:
     """Every statement and the Sync in one write, one ReadyForQuery back (libpq's protocol trace)."""
-    from psycopg import pq
-
     _begin()
-    pgconn = connection.connection.pgconn
-    trace = tmp_path / "protocol.txt"
-    with trace.open("w") as out:
-        pgconn.trace(out.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            assert (
-                pg_pipeline.read(connection, [(sql, params, False) for sql, params in STATEMENTS]) is not None
-            )
-        finally:
-            pgconn.untrace()
-    kinds = [line.split("\t")[2] for line in trace.read_text().splitlines() if line.count("\t") >= 2]
+    wanted = [(sql, params, False) for sql, params in STATEMENTS]
+    read, kinds = traced(connection, lambda: pg_pipeline.read(connection, wanted), tmp_path)
+    assert read is not None
     assert kinds.count("Sync") == 1
     assert kinds.count("ReadyForQuery") == 1
     assert kinds.count("Execute") == len(STATEMENTS)
