@@ -52,18 +52,15 @@ def cell_list(request: HttpRequest) -> HttpResponse:
     sorting = Sorting(request, CELL_SORTS, "-assembled")
     filterset: Any
     listing: Any
+    rows = None
     if not request.GET:
-        # the page as most people first open it: the filter form drawn ahead (lims.filtering.drawn_filter), the
-        # count and the rows read with its choice lists in one round trip
+        # the page as most people first open it: the filter form drawn ahead (lims.filtering.drawn_filter)
         filterset = drawn_filter(CellFilter, request.user)
-        listing = selectors.cell_page_listing(
-            user=request.user, per_page=50, page_text=None, also=filterset.choice_statements()
-        )
-        return _cell_list_page(request, filterset, listing, sorting)
-    rows = selectors.cell_rows_for_page(user=request.user)
-    filterset = CellFilter(request.GET, queryset=rows, request=request)
+    else:
+        rows = selectors.cell_rows_for_page(user=request.user)
+        filterset = CellFilter(request.GET, queryset=rows, request=request)
     if sorting.is_default and not filterset.is_filtered:
-        # unfiltered in the default order (another page of it): compiled statements, the count and rows together
+        # unfiltered in the default order: statements compiled once, the count and the rows together
         listing = selectors.cell_page_listing(
             user=request.user,
             per_page=50,
@@ -71,14 +68,12 @@ def cell_list(request: HttpRequest) -> HttpResponse:
             also=filterset.choice_statements(),  # the form's choice lists in the same round trip
         )
     else:
+        if rows is None:
+            rows = selectors.cell_rows_for_page(user=request.user)
         qs = filterset.qs if filterset.is_valid() else rows
         listing = PresentedRows(
             sorting.apply(qs).values_list(*selectors.CELL_PAGE_COLUMNS), selectors.cell_page_rows
         )
-    return _cell_list_page(request, filterset, listing, sorting)
-
-
-def _cell_list_page(request: HttpRequest, filterset: Any, listing: Any, sorting: Sorting) -> HttpResponse:
     page = Paginator(listing, 50).get_page(request.GET.get("page"))
     return render(
         request,
